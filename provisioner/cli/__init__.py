@@ -1,0 +1,22 @@
+"""The `mailprov` command: parse, call, print. Logic lives in the modules beside cli/."""
+
+from __future__ import annotations
+
+import click
+
+from provisioner import __version__
+from provisioner.cli import accounts, setup
+from provisioner.cli.common import MailprovGroup
+
+
+@click.group(cls=MailprovGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="mailprov")
+def main() -> None:
+    """Provision complete Postfix + Dovecot mail servers on Debian from a YAML inventory."""
+
+
+main.add_command(setup.init)
+main.add_command(setup.validate)
+main.add_command(accounts.domain)
+main.add_command(accounts.user)
+main.add_command(accounts.alias)

@@ -1,0 +1,178 @@
+"""`mailprov domain|user|alias`: account edits in the inventory's accounts file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from provisioner import accounts as edits
+from provisioner.cli.common import inventory_option, load_or_exit, print_json, read_password
+from provisioner.inventory import edit_accounts
+from provisioner.listing import alias_rows, mailbox_rows
+from provisioner.passwords import hash_password, normalize_imported_hash
+from provisioner.problems import UsageError
+
+APPLY_HINT = "apply it with `mailprov deploy --tags accounts`"
+
+
+def _table(columns: list[str], rows: list[list[str]]) -> None:
+    """Aligned columns on a terminal; tab-separated lines when piped, for scripts."""
+    console = Console()
+    if not console.is_terminal:
+        for row in rows:
+            click.echo("\t".join(row))
+        return
+    table = Table(*columns, box=None, pad_edge=False)
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+
+
+@click.group()
+def domain() -> None:
+    """Add, remove and list mail domains."""
+
+
+@domain.command("add")
+@inventory_option
+@click.argument("name")
+def domain_add(inventory_dir: Path, name: str) -> None:
+    """Host mail for the domain NAME."""
+    with edit_accounts(inventory_dir) as domains:
+        added = edits.add_domain(domains, name)
+    click.echo(f"Added domain {added}; {APPLY_HINT}")
+
+
+@domain.command("remove")
+@inventory_option
+@click.argument("name")
+@click.option("--force", is_flag=True, help="Also remove the domain's mailboxes and aliases.")
+def domain_remove(inventory_dir: Path, name: str, force: bool) -> None:
+    """Stop hosting mail for NAME."""
+    with edit_accounts(inventory_dir) as domains:
+        removed = edits.remove_domain(domains, name, force=force)
+    click.echo(f"Removed domain {removed}; {APPLY_HINT}")
+
+
+@domain.command("list")
+@inventory_option
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def domain_list(inventory_dir: Path, as_json: bool) -> None:
+    """List the mail domains."""
+    inventory = load_or_exit(inventory_dir)
+    rows = [{"name": d.name, "alias_domains": list(d.alias_domains), "mailboxes": len(d.mailboxes),
+             "aliases": len(d.aliases)} for d in inventory.domains]
+    if as_json:
+        print_json(rows)
+        return
+    _table(["domain", "alias domains", "mailboxes", "aliases"],
+           [[r["name"], ", ".join(r["alias_domains"]), str(r["mailboxes"]), str(r["aliases"])] for r in rows])
+
+
+@click.group()
+def user() -> None:
+    """Add, remove and list mailboxes; change passwords."""
+
+
+def _new_hash(password_stdin: bool, password_hash: str | None) -> str:
+    if password_hash is not None:
+        if password_stdin:
+            raise UsageError("give either --password-stdin or --password-hash, not both")
+        return normalize_imported_hash(password_hash)
+    return hash_password(read_password(password_stdin))
+
+
+@user.command("add")
+@inventory_option
+@click.argument("address")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.option("--password-hash", metavar="HASH",
+              help="Import an existing {ARGON2ID}, {SHA512-CRYPT} or {BLF-CRYPT} hash.")
+@click.option("--quota", metavar="SIZE", help="Mailbox quota such as 500M or 2G (default: none).")
+def user_add(inventory_dir: Path, address: str, password_stdin: bool, password_hash: str | None,
+             quota: str | None) -> None:
+    """Create a mailbox for ADDRESS."""
+    load_or_exit(inventory_dir)  # a broken inventory is reported before asking for a password
+    new_hash = _new_hash(password_stdin, password_hash)
+    with edit_accounts(inventory_dir) as domains:
+        added = edits.add_mailbox(domains, address, new_hash, quota)
+    click.echo(f"Added mailbox {added}; {APPLY_HINT}")
+
+
+@user.command("passwd")
+@inventory_option
+@click.argument("address")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.option("--password-hash", metavar="HASH", help="Import an existing hash instead.")
+def user_passwd(inventory_dir: Path, address: str, password_stdin: bool, password_hash: str | None) -> None:
+    """Change the password of ADDRESS."""
+    load_or_exit(inventory_dir)
+    new_hash = _new_hash(password_stdin, password_hash)
+    with edit_accounts(inventory_dir) as domains:
+        changed = edits.set_password(domains, address, new_hash)
+    click.echo(f"Changed the password of {changed}; {APPLY_HINT}")
+
+
+@user.command("remove")
+@inventory_option
+@click.argument("address")
+def user_remove(inventory_dir: Path, address: str) -> None:
+    """Remove the mailbox ADDRESS from the inventory (its mail stays on the server)."""
+    with edit_accounts(inventory_dir) as domains:
+        removed = edits.remove_mailbox(domains, address)
+    click.echo(f"Removed mailbox {removed}; {APPLY_HINT}")
+
+
+@user.command("list")
+@inventory_option
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def user_list(inventory_dir: Path, as_json: bool) -> None:
+    """List the mailboxes."""
+    rows = mailbox_rows(load_or_exit(inventory_dir))
+    if as_json:
+        print_json(rows)
+        return
+    _table(["mailbox", "quota", "aliases"],
+           [[r["address"], r["quota"] or "-", ", ".join(r["aliases"])] for r in rows])
+
+
+@click.group()
+def alias() -> None:
+    """Add, remove and list aliases; `@domain` as SOURCE is the catch-all."""
+
+
+@alias.command("add")
+@inventory_option
+@click.argument("source")
+@click.argument("targets", nargs=-1, required=True)
+def alias_add(inventory_dir: Path, source: str, targets: tuple[str, ...]) -> None:
+    """Deliver mail for SOURCE to TARGETS (adds to an existing alias)."""
+    with edit_accounts(inventory_dir) as domains:
+        added = edits.add_alias(domains, source, list(targets))
+    click.echo(f"{added} -> {', '.join(targets)}; {APPLY_HINT}")
+
+
+@alias.command("remove")
+@inventory_option
+@click.argument("source")
+@click.argument("target", required=False)
+def alias_remove(inventory_dir: Path, source: str, target: str | None) -> None:
+    """Remove the alias SOURCE, or only its TARGET."""
+    with edit_accounts(inventory_dir) as domains:
+        removed = edits.remove_alias(domains, source, target)
+    click.echo(f"Removed {removed}{' -> ' + target if target else ''}; {APPLY_HINT}")
+
+
+@alias.command("list")
+@inventory_option
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def alias_list(inventory_dir: Path, as_json: bool) -> None:
+    """List aliases, mailbox aliases and catch-alls."""
+    rows = alias_rows(load_or_exit(inventory_dir))
+    if as_json:
+        print_json(rows)
+        return
+    _table(["source", "targets", "kind"], [[r["source"], ", ".join(r["targets"]), r["kind"]] for r in rows])

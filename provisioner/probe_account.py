@@ -1,0 +1,69 @@
+"""The probe account `mailprov check` logs in with.
+
+It is an ordinary mailbox of the inventory (accounts.yml holds its hash, the
+deploy maintains it like any other). Its plaintext password lives only in an
+Ansible Vault file next to the inventory, ``INVENTORY/probe-account.vault``,
+encrypted with the inventory's vault password (see ``provisioner.runner``).
+That file is outside group_vars, so Ansible never loads it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from provisioner.runner import find_vault_password_file
+
+PROBE_FILE_NAME = "probe-account.vault"
+
+
+class ProbeAccountError(Exception):
+    """The probe account file exists but cannot be used."""
+
+
+@dataclass(frozen=True)
+class Credentials:
+    address: str
+    password: str = field(repr=False)
+
+
+def _vault(password_file: Path) -> object:
+    from ansible.parsing.vault import VaultLib, VaultSecret  # heavy import, only when needed
+
+    return VaultLib([("default", VaultSecret(password_file.read_bytes().strip()))])
+
+
+def load(inventory: Path) -> Credentials | None:
+    """The probe account of ``inventory``, or None when it has none."""
+    path = inventory / PROBE_FILE_NAME
+    if not path.exists():
+        return None
+    password_file = find_vault_password_file(inventory)
+    if password_file is None:
+        raise ProbeAccountError(
+            f"{path}: needs the vault password (set MAILPROV_VAULT_PASSWORD_FILE "
+            f"or create {inventory / '.vault-password'} with mode 600)"
+        )
+    try:
+        plain = _vault(password_file).decrypt(path.read_bytes())  # type: ignore[attr-defined]
+        data = json.loads(plain)
+        return Credentials(address=str(data["address"]), password=str(data["password"]))
+    except Exception as exc:  # Ansible raises several error types for a wrong password
+        raise ProbeAccountError(
+            f"{path}: cannot decrypt ({type(exc).__name__}); wrong vault password?"
+        ) from exc
+
+
+def store(inventory: Path, creds: Credentials, password_file: Path) -> Path:
+    """Write the encrypted probe account file (mode 600)."""
+    payload = json.dumps({"address": creds.address, "password": creds.password}).encode()
+    encrypted: bytes = _vault(password_file).encrypt(payload)  # type: ignore[attr-defined]
+    path = inventory / PROBE_FILE_NAME
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(encrypted)
+    tmp.replace(path)
+    return path

@@ -1,0 +1,23 @@
+"""Find the files that ship with mailprov: roles, playbooks, sample inventories, templates.
+
+An installed wheel carries them under provisioner/_data; an editable install or a
+checkout uses the repository tree next to the package.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+_REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def resource_path(name: str) -> Path:
+    """Path of a shipped top-level folder or file, e.g. "roles" or "ansible.cfg"."""
+    packaged = Path(str(resources.files("provisioner"))) / "_data" / name
+    if packaged.exists():
+        return packaged
+    in_tree = _REPO_ROOT / name
+    if in_tree.exists():
+        return in_tree
+    raise FileNotFoundError(f"mailprov is missing its bundled {name!r}; reinstall the package")

@@ -1,0 +1,175 @@
+"""Run playbooks through ansible-runner, with live progress and a clean report.
+
+- ``suppress_env_files=True`` and a fresh private data dir (0700, removed after
+  the run unless ``keep_artifacts``): ansible-runner's artifacts hold every
+  event's output, diffs included, so they never outlive the run by accident.
+- The vault password comes from a file, never from argv or the environment's
+  values: ``$MAILPROV_VAULT_PASSWORD_FILE``, else ``INVENTORY/.vault-password``.
+- Exit code: Ansible's own.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from provisioner.ansible_args import AnsibleOptions, PlaybookRun
+from provisioner.progress import Progress
+from provisioner.resources import resource_path
+
+VAULT_ENV = "MAILPROV_VAULT_PASSWORD_FILE"
+VAULT_FILE_NAME = ".vault-password"
+
+EventSink = Callable[[dict[str, Any], Progress], None]
+
+
+class VaultFileError(Exception):
+    """The vault password file exists but is unsafe or unreadable."""
+
+
+@dataclass
+class RunResult:
+    rc: int
+    progress: Progress
+    artifacts: Path | None = None  # kept private data dir, if asked for
+
+
+def playbook_path(name: str) -> Path:
+    """A shipped playbook, e.g. ``site.yml`` or ``accounts.yml``."""
+    return resource_path("playbooks") / name
+
+
+def find_vault_password_file(inventory: Path) -> Path | None:
+    """The vault password file for ``inventory``, if any.
+
+    Refuses a file other users can read: it unlocks every secret of the
+    inventory.
+    """
+    configured = os.environ.get(VAULT_ENV)
+    candidate = Path(configured) if configured else inventory / VAULT_FILE_NAME
+    if not candidate.exists():
+        if configured:
+            raise VaultFileError(f"{VAULT_ENV}={configured}: no such file")
+        return None
+    mode = candidate.stat().st_mode
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise VaultFileError(
+            f"{candidate}: readable by others (mode {stat.S_IMODE(mode):o}); run: chmod 600 {candidate}"
+        )
+    return candidate.resolve()
+
+
+def ansible_env() -> dict[str, str]:
+    """Environment for ansible-playbook, independent of the caller's PATH.
+
+    ansible-runner looks ``ansible-playbook`` up on PATH; a venv's mailprov
+    run without an activated venv would get rc 127, so our interpreter's bin
+    folder goes first.
+    """
+    bindir = str(Path(sys.executable).parent)
+    env = {
+        "PATH": os.pathsep.join([bindir, os.environ.get("PATH", os.defpath)]),
+        "ANSIBLE_ROLES_PATH": str(resource_path("roles")),
+        # Our own rendering replaces Ansible's colourful stdout.
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_RETRY_FILES_ENABLED": "0",
+    }
+    try:
+        env["ANSIBLE_CONFIG"] = str(resource_path("ansible.cfg"))
+    except FileNotFoundError:
+        pass  # Ansible's defaults plus the variables above still work
+    return env
+
+
+def with_vault(run: PlaybookRun) -> PlaybookRun:
+    """``run`` with the inventory's vault password file added, if it has one."""
+    vault = find_vault_password_file(run.inventory)
+    if vault is None or run.options.vault_password_file is not None:
+        return run
+    opts = run.options
+    return PlaybookRun(
+        playbook=run.playbook,
+        inventory=run.inventory,
+        options=AnsibleOptions(
+            limit=opts.limit,
+            tags=opts.tags,
+            check=opts.check,
+            diff=opts.diff,
+            extra_vars=opts.extra_vars,
+            verbosity=opts.verbosity,
+            vault_password_file=vault,
+        ),
+    )
+
+
+def count_tasks(run: PlaybookRun, env: dict[str, str]) -> int | None:
+    """How many tasks the run will start (``--list-tasks``), for the progress bar.
+
+    Best effort: dynamic includes make it approximate, and a failure here
+    only means an indeterminate bar.
+    """
+    argv = [*run.argv(), "--list-tasks"]
+    try:
+        out = subprocess.run(
+            argv,
+            env={**os.environ, **env},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if out.returncode != 0:
+        return None
+    # Task lines are indented under "play #N" and carry a "TAGS:" suffix.
+    return sum(
+        1 for line in out.stdout.splitlines() if line.startswith("      ") and "TAGS:" in line
+    )
+
+
+def run_playbook(
+    run: PlaybookRun,
+    *,
+    on_event: EventSink | None = None,
+    keep_artifacts: bool = False,
+    total_tasks: int | None = None,
+) -> RunResult:
+    """Run ``run`` and return Ansible's rc with the progress model.
+
+    ``on_event`` is called after each event has been applied to the model
+    (the CLI uses it to refresh the live display).
+    """
+    import ansible_runner  # heavy import; only commands that run Ansible pay for it
+
+    progress = Progress(tasks_total=total_tasks)
+
+    def handler(event: dict[str, Any]) -> bool:
+        progress.handle(event)
+        if on_event is not None:
+            on_event(event, progress)
+        return True  # keep ansible-runner's artifact for the event
+
+    data_dir = Path(tempfile.mkdtemp(prefix="mailprov-run-"))  # mkdtemp makes it 0700
+    try:
+        result = ansible_runner.run(
+            private_data_dir=str(data_dir),
+            suppress_env_files=True,
+            quiet=True,
+            event_handler=handler,
+            envvars=ansible_env(),
+            **run.runner_kwargs(),
+        )
+        rc = int(result.rc) if result.rc is not None else 1
+    finally:
+        if not keep_artifacts:
+            shutil.rmtree(data_dir, ignore_errors=True)
+    return RunResult(rc=rc, progress=progress, artifacts=data_dir if keep_artifacts else None)

@@ -1,0 +1,83 @@
+"""What a TLS connection tells a client: protocol, certificate names, expiry."""
+
+from __future__ import annotations
+
+import datetime as dt
+import ssl
+from dataclasses import dataclass
+
+from cryptography import x509
+from cryptography.x509.oid import NameOID
+
+# Below TLS 1.2 is a failure: both releases' OpenSSL can be talked into it.
+GOOD_PROTOCOLS = ("TLSv1.2", "TLSv1.3")
+
+
+@dataclass(frozen=True)
+class TlsInfo:
+    protocol: str
+    names: tuple[str, ...]
+    not_after: dt.datetime
+    self_signed: bool
+
+    def matches(self, hostname: str) -> bool:
+        return any(_name_matches(pattern, hostname) for pattern in self.names)
+
+    @property
+    def days_left(self) -> int:
+        return (self.not_after - dt.datetime.now(dt.UTC)).days
+
+    def problems(self, hostname: str) -> list[str]:
+        found = []
+        if self.protocol not in GOOD_PROTOCOLS:
+            found.append(f"protocol {self.protocol} (want TLS 1.2 or newer)")
+        if not self.matches(hostname):
+            found.append(
+                f"certificate names {', '.join(self.names) or 'none'} do not cover {hostname}"
+            )
+        if self.days_left < 0:
+            found.append(f"certificate expired {self.not_after:%Y-%m-%d}")
+        return found
+
+    def describe(self) -> str:
+        kind = "self-signed" if self.self_signed else "CA-signed"
+        return f"{self.protocol}, {kind} cert for {', '.join(self.names)}, expires {self.not_after:%Y-%m-%d}"
+
+
+def client_context(verify: bool) -> ssl.SSLContext:
+    """A client context; ``verify=False`` for self-signed servers (we check the
+    name and expiry ourselves, see :meth:`TlsInfo.problems`)."""
+    ctx = ssl.create_default_context()
+    if not verify:
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+def inspect(sock: ssl.SSLSocket) -> TlsInfo:
+    der = sock.getpeercert(binary_form=True)
+    if der is None:
+        raise ssl.SSLError("server sent no certificate")
+    cert = x509.load_der_x509_certificate(der)
+    names: list[str] = []
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+        names = [str(n) for n in san.value.get_values_for_type(x509.DNSName)]
+    except x509.ExtensionNotFound:
+        pass
+    if not names:
+        names = [str(a.value) for a in cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
+    return TlsInfo(
+        protocol=sock.version() or "unknown",
+        names=tuple(names),
+        not_after=cert.not_valid_after_utc,
+        self_signed=cert.issuer == cert.subject,
+    )
+
+
+def _name_matches(pattern: str, hostname: str) -> bool:
+    pattern, hostname = pattern.lower().rstrip("."), hostname.lower().rstrip(".")
+    if pattern.startswith("*."):
+        head, _, rest = hostname.partition(".")
+        return bool(head) and rest == pattern[2:]
+    return pattern == hostname
