@@ -247,9 +247,7 @@ def smtp_cleartext_auth_refused(target: Target) -> str:
         if client.has_extn("auth"):
             raise ProbeFailed("AUTH offered before STARTTLS")
         # A made-up account: a server that accepted it anyway must still say no.
-        code, msg = client.docmd(
-            "AUTH", "PLAIN AG5vYm9keUBtYWlscHJvdi5pbnZhbGlkAG5vdC1hLXBhc3N3b3Jk"
-        )
+        code, _ = client.docmd("AUTH", "PLAIN AG5vYm9keUBtYWlscHJvdi5pbnZhbGlkAG5vdC1hLXBhc3N3b3Jk")
         if 200 <= code < 400:
             raise ProbeFailed(f"AUTH before STARTTLS answered {code}")
         return f"AUTH not offered; attempt answered {code}"
@@ -297,13 +295,14 @@ def submit(target: Target, service: str, tokens: dict[str, float]) -> str:
 class _IMAP4SSLNamed(imaplib.IMAP4_SSL):
     def __init__(self, target: Target) -> None:
         self._sni = target.hostname
+        self._tls = _ctx(target)
         super().__init__(
-            target.address, target.ports["imaps"], ssl_context=_ctx(target), timeout=TIMEOUT
+            target.address, target.ports["imaps"], ssl_context=self._tls, timeout=TIMEOUT
         )
 
     def _create_socket(self, timeout: float | None) -> socket.socket:
         raw = socket.create_connection((self.host, self.port), timeout)
-        return self.ssl_context.wrap_socket(raw, server_hostname=self._sni)
+        return self._tls.wrap_socket(raw, server_hostname=self._sni)
 
 
 def _imap_starttls(client: imaplib.IMAP4, target: Target) -> None:
@@ -369,8 +368,10 @@ def read_back_imap(target: Target, tokens: dict[str, float]) -> str:
                     seen[token] = time.monotonic() - sent
             if len(seen) < len(tokens):
                 if time.monotonic() > deadline:
+                    missing = len(tokens) - len(seen)
                     raise ProbeFailed(
-                        f"{len(tokens) - len(seen)} of {len(tokens)} messages not delivered after {DELIVERY_TIMEOUT:.0f} s"
+                        f"{missing} of {len(tokens)} messages not delivered "
+                        f"after {DELIVERY_TIMEOUT:.0f} s"
                     )
                 time.sleep(0.2)
     worst = max(seen.values())
@@ -383,13 +384,12 @@ def read_back_imap(target: Target, tokens: dict[str, float]) -> str:
 class _POP3SSLNamed(poplib.POP3_SSL):
     def __init__(self, target: Target) -> None:
         self._sni = target.hostname
-        super().__init__(
-            target.address, target.ports["pop3s"], timeout=TIMEOUT, context=_ctx(target)
-        )
+        self._tls = _ctx(target)
+        super().__init__(target.address, target.ports["pop3s"], timeout=TIMEOUT, context=self._tls)
 
     def _create_socket(self, timeout: float) -> socket.socket:
         raw = socket.create_connection((self.host, self.port), timeout)
-        return self.context.wrap_socket(raw, server_hostname=self._sni)
+        return self._tls.wrap_socket(raw, server_hostname=self._sni)
 
 
 @contextmanager

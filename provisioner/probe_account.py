@@ -2,7 +2,7 @@
 
 It is an ordinary mailbox of the inventory (accounts.yml holds its hash, the
 deploy maintains it like any other). Its plaintext password lives only in an
-Ansible Vault file next to the inventory, ``INVENTORY/probe-account.vault``,
+Ansible Vault file in the inventory folder, ``INVENTORY/.probe-account.vault``,
 encrypted with the inventory's vault password (see ``provisioner.runner``).
 That file is outside group_vars, so Ansible never loads it.
 """
@@ -16,7 +16,8 @@ from pathlib import Path
 
 from provisioner.runner import find_vault_password_file
 
-PROBE_FILE_NAME = "probe-account.vault"
+# Hidden: Ansible reads every other file of an inventory folder as an inventory source.
+PROBE_FILE_NAME = ".probe-account.vault"
 
 
 class ProbeAccountError(Exception):
@@ -30,7 +31,8 @@ class Credentials:
 
 
 def _vault(password_file: Path) -> object:
-    from ansible.parsing.vault import VaultLib, VaultSecret  # heavy import, only when needed
+    # Heavy import: only commands that touch the vault pay for it.
+    from ansible.parsing.vault import VaultLib, VaultSecret  # type: ignore[import-untyped]  # noqa: PLC0415
 
     return VaultLib([("default", VaultSecret(password_file.read_bytes().strip()))])
 

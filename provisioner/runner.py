@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import stat
@@ -62,7 +63,8 @@ def find_vault_password_file(inventory: Path) -> Path | None:
     mode = candidate.stat().st_mode
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise VaultFileError(
-            f"{candidate}: readable by others (mode {stat.S_IMODE(mode):o}); run: chmod 600 {candidate}"
+            f"{candidate}: readable by others (mode {stat.S_IMODE(mode):o}); "
+            f"run: chmod 600 {candidate}"
         )
     return candidate.resolve()
 
@@ -82,10 +84,9 @@ def ansible_env() -> dict[str, str]:
         "ANSIBLE_NOCOLOR": "1",
         "ANSIBLE_RETRY_FILES_ENABLED": "0",
     }
-    try:
+    # Without our ansible.cfg, Ansible's defaults plus the variables above still work.
+    with contextlib.suppress(FileNotFoundError):
         env["ANSIBLE_CONFIG"] = str(resource_path("ansible.cfg"))
-    except FileNotFoundError:
-        pass  # Ansible's defaults plus the variables above still work
     return env
 
 
@@ -148,7 +149,8 @@ def run_playbook(
     ``on_event`` is called after each event has been applied to the model
     (the CLI uses it to refresh the live display).
     """
-    import ansible_runner  # heavy import; only commands that run Ansible pay for it
+    # Heavy import: only commands that run Ansible pay for it.
+    import ansible_runner  # noqa: PLC0415
 
     progress = Progress(tasks_total=total_tasks)
 

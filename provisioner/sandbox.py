@@ -11,8 +11,8 @@ one folder per release:
     .sandbox/trixie/id_ed25519{,.pub}   the SSH key Ansible uses
     .sandbox/trixie/known_hosts         the container's host key, pinned
     .sandbox/trixie/inventory/          a normal mailprov inventory for it
-        .vault-password                 random; encrypts probe-account.vault
-        probe-account.vault             the probe account `check` logs in with
+        .vault-password                 random; encrypts .probe-account.vault
+        .probe-account.vault             the probe account `check` logs in with
 
 `down` removes the container only; the state stays, so the next `up` reuses
 the key and inventory (accounts added meanwhile included).
@@ -214,7 +214,14 @@ def _authorize_and_pin(box: Sandbox) -> None:
 def write_hosts(box: Sandbox) -> None:
     """hosts.yml: always rewritten (paths and ports are ours to keep right)."""
     ports = {k: v for k, v in box.ports().items() if k != "ssh"}
-    ssh_args = f"-o UserKnownHostsFile={box.known_hosts} -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes"
+    # The container's host key is pinned at `up`: no blind trust on first use.
+    ssh_args = " ".join(
+        [
+            f"-o UserKnownHostsFile={box.known_hosts}",
+            "-o StrictHostKeyChecking=yes",
+            "-o IdentitiesOnly=yes",
+        ]
+    )
     port_lines = "".join(f"            {k}: {v}\n" for k, v in ports.items())
     text = (
         "---\n"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from provisioner import __version__
-from provisioner.cli import accounts, setup
+from provisioner.cli import accounts, operate, setup
 from provisioner.cli.common import MailprovGroup
 
 
@@ -20,3 +20,8 @@ main.add_command(setup.validate)
 main.add_command(accounts.domain)
 main.add_command(accounts.user)
 main.add_command(accounts.alias)
+main.add_command(operate.deploy)
+main.add_command(operate.apply)
+main.add_command(operate.check)
+main.add_command(operate.settings)
+main.add_command(operate.sandbox_group)
