@@ -75,21 +75,19 @@ def _verbose(console: Console, event: dict[str, Any], verbosity: int) -> None:
 
 def recap_table(progress: Progress) -> Table:
     table = Table(title="Recap", title_justify="left")
-    for col in ("host", "ok", "changed", "failed", "unreachable", "skipped", "rescued", "ignored"):
-        table.add_column(col, justify="left" if col == "host" else "right")
+    table.add_column("host", no_wrap=True)
+    counts = progress.hosts.values()
+    # Columns that are zero everywhere only add width.
+    columns = [
+        col
+        for col in ("ok", "changed", "failed", "unreachable", "skipped", "rescued", "ignored")
+        if col in ("ok", "changed", "failed") or any(getattr(c, col) for c in counts)
+    ]
+    for col in columns:
+        table.add_column(col, justify="right")
     for host, c in sorted(progress.hosts.items()):
         style = "red" if c.failed or c.unreachable else ("yellow" if c.changed else "green")
-        table.add_row(
-            host,
-            str(c.ok),
-            str(c.changed),
-            str(c.failed),
-            str(c.unreachable),
-            str(c.skipped),
-            str(c.rescued),
-            str(c.ignored),
-            style=style,
-        )
+        table.add_row(host, *(str(getattr(c, col)) for col in columns), style=style)
     return table
 
 
