@@ -1,0 +1,106 @@
+"""Deploy benchmark on the sandbox (not a test: prints figures, asserts nothing).
+
+    python bench/bench_deploy.py [--release trixie] [--mailboxes 10000] [--keep]
+
+Prints the first deploy, a no-change re-deploy and an accounts-only apply with
+N mailboxes, each in seconds and divided by a bare `ansible -m ping` to the
+same host, so figures compare across machines. Uses its own sandbox state
+(.sandbox/bench/) and refuses to run while a sandbox container of that release
+exists (`mailprov sandbox down` first).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from provisioner import sandbox
+from provisioner.accounts import add_mailbox
+from provisioner.inventory import edit_accounts
+from provisioner.passwords import hash_password
+from provisioner.runner import ansible_env
+
+BIN = Path(sys.executable).parent
+
+
+def timed(argv: list[str], env: dict[str, str]) -> tuple[float, str]:
+    start = time.monotonic()
+    result = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
+    elapsed = time.monotonic() - start
+    if result.returncode != 0:
+        sys.exit(f"failed ({result.returncode}): {' '.join(argv)}\n{result.stdout}\n{result.stderr}")
+    return elapsed, result.stdout
+
+
+def deploy(env: dict[str, str], inv: Path, *extra: str) -> tuple[float, int]:
+    seconds, out = timed([str(BIN / "mailprov"), "deploy", "-i", str(inv), "--json", *extra], env)
+    return seconds, int(json.loads(out)["changed"])
+
+
+def add_mailboxes(inv: Path, domain: str, count: int) -> float:
+    """N mailboxes in one validated edit; one shared hash (hashing is not what we measure)."""
+    shared = hash_password("bench-password")
+    start = time.monotonic()
+    with edit_accounts(inv) as domains:
+        for n in range(count):
+            add_mailbox(domains, f"user{n:05d}@{domain}", shared, "100M")
+    return time.monotonic() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--release", choices=sandbox.RELEASES, default="trixie")
+    parser.add_argument("--mailboxes", type=int, default=10_000)
+    parser.add_argument("--keep", action="store_true", help="leave the sandbox running")
+    args = parser.parse_args()
+
+    state = Path(".sandbox/bench").resolve()
+    box = sandbox.sandbox_for(args.release, state)
+    if sandbox.container_state(box) is not None:
+        sys.exit(f"{box.name} exists; run `mailprov sandbox down --release {args.release}` first")
+    env = {**os.environ, **ansible_env(), sandbox.STATE_ENV: str(state)}
+    env.pop("MAILPROV_VAULT_PASSWORD_FILE", None)
+    inv = box.inventory
+    try:
+        timed([str(BIN / "mailprov"), "sandbox", "up", "--release", args.release], env)
+        ping_argv = [str(BIN / "ansible"), "-i", str(inv), "mailservers", "-m", "ansible.builtin.ping"]
+        ping = statistics.median(timed(ping_argv, env)[0] for _ in range(3))
+        first, first_changed = deploy(env, inv)
+        again, again_changed = deploy(env, inv)
+        edit = add_mailboxes(inv, sandbox.DEMO_DOMAIN, args.mailboxes)
+        accounts, _ = deploy(env, inv, "--tags", "accounts")
+        accounts_again, _ = deploy(env, inv, "--tags", "accounts")
+    finally:
+        if not args.keep:
+            subprocess.run(
+                [str(BIN / "mailprov"), "sandbox", "down", "--release", args.release],
+                env=env,
+                capture_output=True,
+                check=False,
+            )
+        # The next run starts from the sample accounts again.
+        shutil.rmtree(inv, ignore_errors=True)
+
+    rows = [
+        ("ansible -m ping (median of 3)", ping, ""),
+        ("first deploy", first, f"{first_changed} changed"),
+        ("no-change re-deploy", again, f"{again_changed} changed"),
+        (f"add {args.mailboxes} mailboxes to accounts.yml", edit, "local edit + validation"),
+        (f"accounts apply, {args.mailboxes} mailboxes", accounts, ""),
+        (f"accounts re-apply, {args.mailboxes} mailboxes", accounts_again, "no change"),
+    ]
+    print(f"mailprov deploy benchmark, sandbox {args.release}, {os.cpu_count()} cores")
+    print(f"{'step':<44} {'seconds':>8} {'x ping':>8}  note")
+    for name, seconds, note in rows:
+        print(f"{name:<44} {seconds:8.2f} {seconds / ping:8.1f}  {note}")
+
+
+if __name__ == "__main__":
+    main()
