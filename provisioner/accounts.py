@@ -46,7 +46,7 @@ def find_domain(domains: CommentedSeq, name: str, *, alias_ok: bool = False) -> 
 
 
 def _find_mailbox(domains: CommentedSeq, address: str) -> tuple[CommentedSeq, int]:
-    mailboxes = find_domain(domains, domain_of(address)).get("mailboxes") or []
+    mailboxes: CommentedSeq = find_domain(domains, domain_of(address)).get("mailboxes") or CommentedSeq()
     for index, mailbox in enumerate(mailboxes):
         if mailbox.get("address") == address:
             return mailboxes, index

@@ -74,7 +74,7 @@ def _check_loops(
 
     def visit(node: str, path: list[str]) -> None:
         if node in path:
-            loop = path[path.index(node):] + [node]
+            loop = [*path[path.index(node):], node]
             out.add(file, f"{ACCOUNTS_KEY}.aliases", f"aliases form a loop: {' -> '.join(loop)}",
                     "make one of them deliver to a mailbox")
             return

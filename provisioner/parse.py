@@ -5,6 +5,7 @@ Field-level rules live here; rules that need the whole inventory live in consist
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -176,8 +177,6 @@ def _kind(value: object) -> str:
 
 
 def _closest(key: str, allowed: tuple[str, ...]) -> str | None:
-    import difflib
-
     found = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
     return found[0] if found else None
 
@@ -253,25 +252,20 @@ def parse_settings(
     out: Collector,
 ) -> Settings | None:
     default_file = next(iter(raw.group_files), f"group_vars/{GROUP}/main.yml")
-    if "mail_hostname" not in group_vars:
-        if hosts and all("mail_hostname" in h.vars for h in hosts):
-            hostname = ""
-        else:
-            out.add(default_file, "mail_hostname", "missing",
-                    "set the server's fully qualified name, e.g. mail_hostname: mail.example.org")
-            return None
-    else:
+    hostname: str | None = ""
+    if "mail_hostname" in group_vars:
         file, value = group_vars["mail_hostname"]
-        parsed = _Reader(file, out).domain(value, "mail_hostname")
-        if parsed is None:
-            return None
-        hostname = parsed
+        hostname = _Reader(file, out).domain(value, "mail_hostname")
+    elif not (hosts and all("mail_hostname" in h.vars for h in hosts)):
+        out.add(default_file, "mail_hostname", "missing",
+                "set the server's fully qualified name, e.g. mail_hostname: mail.example.org")
+        hostname = None
     tls = _parse_tls(raw, group_vars, out)
     size = _parse_message_size(group_vars, out)
-    relay = _parse_relay(group_vars, out)
-    if tls is None or size is None or relay is False:
+    relay_ok, relay = _parse_relay(group_vars, out)
+    if hostname is None or tls is None or size is None or not relay_ok:
         return None
-    return Settings(hostname, tls, size, relay or None)
+    return Settings(hostname, tls, size, relay)
 
 
 def _parse_tls(raw: RawInventory, group_vars: Mapping[str, tuple[str, Any]], out: Collector) -> Tls | None:
@@ -316,15 +310,15 @@ def _parse_message_size(group_vars: Mapping[str, tuple[str, Any]], out: Collecto
     return size
 
 
-def _parse_relay(group_vars: Mapping[str, tuple[str, Any]], out: Collector) -> Relay | None | bool:
-    """The relay, None when there is none, False when it is invalid."""
+def _parse_relay(group_vars: Mapping[str, tuple[str, Any]], out: Collector) -> tuple[bool, Relay | None]:
+    """Whether the relay setting is valid, and the relay (None when there is none)."""
     if "mail_relay" not in group_vars or group_vars["mail_relay"][1] is None:
-        return None
+        return True, None
     file, value = group_vars["mail_relay"]
     reader = _Reader(file, out)
     relay = reader.mapping(value, "mail_relay", "a mapping with host, port, username, password")
     if relay is None:
-        return False
+        return False, None
     before = len(out.problems)
     reader.known_keys(relay, "mail_relay", RELAY_KEYS)
     host = reader.domain(relay.get("host"), "mail_relay.host")
@@ -338,9 +332,9 @@ def _parse_relay(group_vars: Mapping[str, tuple[str, Any]], out: Collector) -> R
         reader.problem("mail_relay.password", "a plaintext password",
                        "put it in Ansible Vault and write password: \"{{ vault_mail_relay_password }}\"")
     if len(out.problems) > before or host is None:
-        return False
-    return Relay(host, int(port), None if username is None else str(username),
-                 None if password is None else str(password))
+        return False, None
+    return True, Relay(host, int(port), None if username is None else str(username),
+                       None if password is None else str(password))
 
 
 # --- mail_domains ---------------------------------------------------------------------------------

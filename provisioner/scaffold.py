@@ -45,8 +45,9 @@ def _personalise(text: str, domain: str, hostname: str, address: str, password_h
     lines = []
     for line in text.replace(SAMPLE_HOSTNAME, hostname).replace(SAMPLE_ADDRESS, address).splitlines():
         if line.strip().startswith(f"password: {SAMPLE_HASH_PREFIX}"):
-            line = line[: line.index("password:")] + f'password: "{password_hash}"'
-        lines.append(line)
+            lines.append(line[: line.index("password:")] + f'password: "{password_hash}"')
+        else:
+            lines.append(line)
     # Replace the domain last: the host name may itself end in the sample domain.
     result = "\n".join(lines) + "\n"
     return result.replace(f"@{SAMPLE_DOMAIN}", f"@{domain}").replace(f"name: {SAMPLE_DOMAIN}", f"name: {domain}")

@@ -63,13 +63,13 @@ def domain_remove(inventory_dir: Path, name: str, force: bool) -> None:
 def domain_list(inventory_dir: Path, as_json: bool) -> None:
     """List the mail domains."""
     inventory = load_or_exit(inventory_dir)
-    rows = [{"name": d.name, "alias_domains": list(d.alias_domains), "mailboxes": len(d.mailboxes),
-             "aliases": len(d.aliases)} for d in inventory.domains]
     if as_json:
-        print_json(rows)
+        print_json([{"name": d.name, "alias_domains": list(d.alias_domains), "mailboxes": len(d.mailboxes),
+                     "aliases": len(d.aliases)} for d in inventory.domains])
         return
     _table(["domain", "alias domains", "mailboxes", "aliases"],
-           [[r["name"], ", ".join(r["alias_domains"]), str(r["mailboxes"]), str(r["aliases"])] for r in rows])
+           [[d.name, ", ".join(d.alias_domains), str(len(d.mailboxes)), str(len(d.aliases))]
+            for d in inventory.domains])
 
 
 @click.group()

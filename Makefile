@@ -1,0 +1,52 @@
+# Every target installs what it needs first, so each works on a fresh Debian machine.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+VENV ?= .venv
+BIN := $(abspath $(VENV))/bin
+export PATH := $(BIN):$(PATH)
+export ANSIBLE_ROLES_PATH := $(abspath roles)
+RELEASES ?= trixie bookworm
+
+.PHONY: test demo host-deps venv images lint unit molecule e2e bench clean
+
+## test: install everything, then lint, unit tests, Molecule (trixie + bookworm) and end-to-end
+test: venv lint unit images molecule e2e
+
+## demo: a mail server in a local container, deployed, checked, with the demo user's settings
+demo: venv
+	scripts/build-image.sh trixie
+	scripts/demo.sh
+
+host-deps:
+	scripts/install-host-deps.sh
+
+venv: host-deps $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml requirements-dev.txt constraints.txt
+	python3 -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -c constraints.txt -r requirements-dev.txt -e .
+	touch $@
+
+images: host-deps
+	scripts/build-image.sh $(RELEASES)
+
+lint: venv
+	ruff check provisioner tests molecule bench
+	mypy
+	yamllint -s .
+	ansible-lint --profile production roles playbooks
+
+unit: venv
+	pytest -q -m "not e2e"
+
+molecule: venv images
+	molecule test --all
+
+e2e: venv images
+	pytest -q -m e2e
+
+bench: venv images
+	python bench/bench_deploy.py
+
+clean:
+	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache
