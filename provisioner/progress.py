@@ -188,7 +188,7 @@ def failure_message(res: object) -> str:
     if not isinstance(res, dict):
         return str(res) if res else "failed (no message)"
     if "censored" in res:
-        return "output hidden (no_log); rerun with care or check the host's logs"
+        return "output hidden (the task has no_log: true); see the host's logs (journalctl)"
     msg = str(res.get("msg") or "").strip()
     # Loops: the interesting message is in the first failed item.
     items = res.get("results")
