@@ -118,6 +118,8 @@ def count_tasks(run: PlaybookRun, env: dict[str, str]) -> int | None:
     only means an indeterminate bar.
     """
     argv = [*run.argv(), "--list-tasks"]
+    # subprocess looks argv[0] up on *our* PATH, not env's: resolve it ourselves.
+    argv[0] = shutil.which(argv[0], path=env.get("PATH")) or argv[0]
     try:
         out = subprocess.run(
             argv,
