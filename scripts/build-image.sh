@@ -18,7 +18,7 @@ set -euo pipefail
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cache_dir="${MAILPROV_IMAGE_CACHE:-$repo_root/.cache/images}"
 # Bump when the package set or image setup below changes: invalidates caches.
-image_rev=2
+image_rev=3
 packages="python3,systemd,systemd-sysv,dbus,iproute2,procps,ca-certificates,openssh-server,python3-apt"
 known_suites="buster bullseye bookworm trixie forky sid"
 
@@ -182,7 +182,11 @@ EOF
   # Container-friendly: no getty on consoles that do not exist.
   ln -sf /dev/null "$root/etc/systemd/system/getty@.service"
   ln -sf /dev/null "$root/etc/systemd/system/console-getty.service"
-  rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*_Packages
+  # No package lists in the image, and an old lists folder: the first
+  # `apt update` (or apt's cache_valid_time) always refreshes them.
+  rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/cache/apt/*.bin "$root"/var/lib/apt/lists/*
+  mkdir -p "$root/var/lib/apt/lists/partial"
+  touch -d '2000-01-01 00:00:00' "$root/var/lib/apt/lists/partial" "$root/var/lib/apt/lists"
 
   mkdir -p "$(dirname "$tarball")"
   tar --numeric-owner -C "$root" -cf - . | gzip -1 > "$tarball.partial"
