@@ -57,9 +57,7 @@ class Target:
     creds: Credentials | None = field(default=None, repr=False)
 
 
-def targets(
-    inventory: Inventory, creds: Credentials | None, limit: str | None = None
-) -> list[Target]:
+def targets(inventory: Inventory, creds: Credentials | None, limit: str | None = None) -> list[Target]:
     return [
         Target(
             host=h.name,
@@ -107,6 +105,13 @@ class _Skip(Exception):
     pass
 
 
+def _text(exc: BaseException, limit: int = 60) -> str:
+    """A server's reply carried by an exception, as short readable text."""
+    arg = exc.args[0] if exc.args else exc
+    raw = arg.decode(errors="replace") if isinstance(arg, bytes) else str(arg)
+    return raw[:limit]
+
+
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, ConnectionRefusedError):
         return "connection refused (service down or port not published)"
@@ -126,28 +131,25 @@ def run_checks(target: Target, on_check: Callable[[Check], None] | None = None) 
         if on_check is not None:
             on_check(check)
 
-    t = target
-    add(f"smtp {t.ports['smtp']}: banner + STARTTLS", lambda: smtp_banner(t, "smtp", starttls=True))
-    add(
-        f"submission {t.ports['submission']}: banner + STARTTLS",
-        lambda: smtp_banner(t, "submission", starttls=True),
-    )
-    add(f"smtps {t.ports['smtps']}: banner + TLS", lambda: smtp_banner(t, "smtps", starttls=False))
-    add(f"imap {t.ports['imap']}: banner + STARTTLS", lambda: imap_banner(t, implicit=False))
-    add(f"imaps {t.ports['imaps']}: banner + TLS", lambda: imap_banner(t, implicit=True))
-    add(f"pop3 {t.ports['pop3']}: banner + STLS", lambda: pop3_banner(t, implicit=False))
-    add(f"pop3s {t.ports['pop3s']}: banner + TLS", lambda: pop3_banner(t, implicit=True))
-    add(f"managesieve {t.ports['managesieve']}: banner + STARTTLS", lambda: sieve_banner(t))
-    add("open relay refused (port 25)", lambda: relay_refused(t))
-    add("SMTP AUTH without TLS refused (587)", lambda: smtp_cleartext_auth_refused(t))
-    add("IMAP LOGIN without TLS refused (143)", lambda: imap_cleartext_login_refused(t))
-    add("POP3 USER/PASS without TLS refused (110)", lambda: pop3_cleartext_login_refused(t))
-    add("wrong password refused (465)", lambda: wrong_password_refused(t))
+    t, p = target, target.ports
+    add(f"smtp :{p['smtp']} STARTTLS", lambda: smtp_banner(t, "smtp", starttls=True))
+    add(f"submission :{p['submission']} STARTTLS", lambda: smtp_banner(t, "submission", starttls=True))
+    add(f"smtps :{p['smtps']} TLS", lambda: smtp_banner(t, "smtps", starttls=False))
+    add(f"imap :{p['imap']} STARTTLS", lambda: imap_banner(t, implicit=False))
+    add(f"imaps :{p['imaps']} TLS", lambda: imap_banner(t, implicit=True))
+    add(f"pop3 :{p['pop3']} STLS", lambda: pop3_banner(t, implicit=False))
+    add(f"pop3s :{p['pop3s']} TLS", lambda: pop3_banner(t, implicit=True))
+    add(f"managesieve :{p['managesieve']} STARTTLS", lambda: sieve_banner(t))
+    add("open relay refused (smtp)", lambda: relay_refused(t))
+    add("AUTH before TLS refused (submission)", lambda: smtp_cleartext_auth_refused(t))
+    add("LOGIN before TLS refused (imap)", lambda: imap_cleartext_login_refused(t))
+    add("USER/PASS before TLS refused (pop3)", lambda: pop3_cleartext_login_refused(t))
+    add("wrong password refused (smtps)", lambda: wrong_password_refused(t))
     tokens: dict[str, float] = {}
-    add("submission AUTH + send (587)", lambda: submit(t, "submission", tokens))
-    add("submission AUTH + send (465)", lambda: submit(t, "smtps", tokens))
-    add("delivered, read back over IMAP", lambda: read_back_imap(t, tokens))
-    add("read back over POP3", lambda: read_back_pop3(t, tokens))
+    add("AUTH + send (submission)", lambda: submit(t, "submission", tokens))
+    add("AUTH + send (smtps)", lambda: submit(t, "smtps", tokens))
+    add("delivered, read over IMAP", lambda: read_back_imap(t, tokens))
+    add("read over POP3", lambda: read_back_pop3(t, tokens))
     return results
 
 
@@ -197,9 +199,7 @@ class _SMTPSNamed(smtplib.SMTP_SSL):
 
     def __init__(self, target: Target, port: int) -> None:
         self._sni = target.hostname
-        super().__init__(
-            target.address, port, local_hostname=HELO, timeout=TIMEOUT, context=_ctx(target)
-        )
+        super().__init__(target.address, port, local_hostname=HELO, timeout=TIMEOUT, context=_ctx(target))
 
     def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
         raw = socket.create_connection((host, port), timeout)
@@ -296,9 +296,7 @@ class _IMAP4SSLNamed(imaplib.IMAP4_SSL):
     def __init__(self, target: Target) -> None:
         self._sni = target.hostname
         self._tls = _ctx(target)
-        super().__init__(
-            target.address, target.ports["imaps"], ssl_context=self._tls, timeout=TIMEOUT
-        )
+        super().__init__(target.address, target.ports["imaps"], ssl_context=self._tls, timeout=TIMEOUT)
 
     def _create_socket(self, timeout: float | None) -> socket.socket:
         raw = socket.create_connection((self.host, self.port), timeout)
@@ -346,7 +344,7 @@ def imap_cleartext_login_refused(target: Target) -> str:
         try:
             client.login(BOGUS_USER, BOGUS_PASSWORD)
         except imaplib.IMAP4.error as exc:
-            return f"refused: {str(exc)[:60]}"
+            return f"refused: {_text(exc)}"
         raise ProbeFailed("LOGIN accepted without TLS")
 
 
@@ -370,8 +368,7 @@ def read_back_imap(target: Target, tokens: dict[str, float]) -> str:
                 if time.monotonic() > deadline:
                     missing = len(tokens) - len(seen)
                     raise ProbeFailed(
-                        f"{missing} of {len(tokens)} messages not delivered "
-                        f"after {DELIVERY_TIMEOUT:.0f} s"
+                        f"{missing} of {len(tokens)} messages not delivered after {DELIVERY_TIMEOUT:.0f} s"
                     )
                 time.sleep(0.2)
     worst = max(seen.values())
@@ -394,11 +391,9 @@ class _POP3SSLNamed(poplib.POP3_SSL):
 
 @contextmanager
 def _pop3(target: Target, implicit: bool) -> Iterator[poplib.POP3]:
-    client: poplib.POP3
-    if implicit:
-        client = _POP3SSLNamed(target)
-    else:
-        client = poplib.POP3(target.address, target.ports["pop3"], timeout=TIMEOUT)
+    client: poplib.POP3 = (
+        _POP3SSLNamed(target) if implicit else poplib.POP3(target.address, target.ports["pop3"], timeout=TIMEOUT)
+    )
     try:
         yield client
     finally:
@@ -427,7 +422,7 @@ def pop3_cleartext_login_refused(target: Target) -> str:
             client.user(BOGUS_USER)
             client.pass_(BOGUS_PASSWORD)
         except poplib.error_proto as exc:
-            return f"refused: {exc!s:.60}"
+            return f"refused: {_text(exc)}"
         raise ProbeFailed("USER/PASS accepted without TLS")
 
 

@@ -41,8 +41,8 @@ class TlsInfo:
 
     def describe(self) -> str:
         kind = "self-signed" if self.self_signed else "CA-signed"
-        names = ", ".join(self.names)
-        return f"{self.protocol}, {kind} cert for {names}, expires {self.not_after:%Y-%m-%d}"
+        names = ",".join(self.names)
+        return f"{self.protocol} {kind} {names} until {self.not_after:%Y-%m-%d}"
 
 
 def client_context(verify: bool) -> ssl.SSLContext:
