@@ -98,7 +98,7 @@ def print_report(console: Console, progress: Progress, *, show_diffs: bool) -> N
             console.print(Text(f"--- {diff.host}: {diff.task}", style="bold"))
             for line in diff.text.splitlines():
                 style = "green" if line.startswith("+") else "red" if line.startswith("-") else ""
-                console.print(Text(line, style=style), highlight=False)
+                console.print(Text(line, style=style), highlight=False, soft_wrap=True)
     for failure in progress.failures:
         kind = "UNREACHABLE" if failure.unreachable else "FAILED"
         console.print(

@@ -124,9 +124,7 @@ class Progress:
             return
         self.counts(host).failed += 1
         self.failures.append(
-            Failure(
-                host=host, task=str(data.get("task", "")), message=failure_message(data.get("res"))
-            )
+            Failure(host=host, task=str(data.get("task", "")), message=failure_message(data.get("res")))
         )
 
     def _on_unreachable(self, data: dict[str, Any]) -> None:
@@ -149,10 +147,7 @@ class Progress:
             hosts.update((data.get(key) or {}).keys())
         for host in hosts:
             counts = HostCounts(
-                **{
-                    ours: int((data.get(theirs) or {}).get(host, 0))
-                    for theirs, ours in _STATS_KEYS.items()
-                }
+                **{ours: int((data.get(theirs) or {}).get(host, 0)) for theirs, ours in _STATS_KEYS.items()}
             )
             self.hosts[host] = counts
         self.finished = True
@@ -161,7 +156,10 @@ class Progress:
         res = data.get("res")
         if not isinstance(res, dict) or not res.get("changed"):
             return
-        text = render_diff(res.get("diff"))
+        # A loop's diffs are in its items' results.
+        items = res.get("results")
+        parts = [res] + [i for i in items if isinstance(i, dict)] if isinstance(items, list) else [res]
+        text = "\n".join(t for t in (render_diff(p.get("diff")) for p in parts if p.get("changed")) if t)
         if text:
             self.diffs.append(FileDiff(host=host, task=str(data.get("task", "")), text=text))
 
@@ -234,7 +232,8 @@ def render_diff(diff: object) -> str:
             before.splitlines(keepends=True),
             after.splitlines(keepends=True),
             fromfile=str(chunk.get("before_header", "before")),
-            tofile=str(chunk.get("after_header", "after")),
+            # Ansible's after_header is often a temp path on the host; name the target.
+            tofile=str(chunk.get("before_header") or chunk.get("after_header", "after")),
         )
         out.append("".join(lines).rstrip("\n"))
     return "\n".join(part for part in out if part)

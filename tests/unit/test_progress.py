@@ -110,3 +110,20 @@ def test_loop_failure_reports_the_failed_item() -> None:
 def test_render_diff_prepared_and_non_text() -> None:
     assert render_diff({"prepared": "+ added\n"}) == "+ added"
     assert render_diff({"before": {"state": "absent"}, "after": {"state": "directory"}}) == ""
+
+
+def test_loop_item_diffs_are_collected() -> None:
+    progress = Progress()
+    res = {
+        "changed": True,
+        "results": [
+            {"changed": False, "diff": {"before": "a\n", "after": "a\n"}},
+            {
+                "changed": True,
+                "diff": [{"before": "x\n", "after": "x\ny\n", "before_header": "virtual", "after_header": "virtual"}],
+            },
+        ],
+    }
+    progress.handle({"event": "runner_on_ok", "event_data": {"host": "h", "task": "Tables", "res": res}})
+    [diff] = progress.diffs
+    assert "+y" in diff.text
