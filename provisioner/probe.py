@@ -31,6 +31,7 @@ DELIVERY_TIMEOUT = 60.0
 HELO = "check.mailprov.invalid"
 # A domain no mail server of ours serves (RFC 2606): relaying to it must be refused.
 FOREIGN_RCPT = "relay-test@example.net"
+ROUND_TRIP_CHECK = "delivered, read over IMAP"
 BOGUS_USER, BOGUS_PASSWORD = "nobody@mailprov.invalid", "not-a-password"
 
 
@@ -148,7 +149,7 @@ def run_checks(target: Target, on_check: Callable[[Check], None] | None = None) 
     tokens: dict[str, float] = {}
     add("AUTH + send (submission)", lambda: submit(t, "submission", tokens))
     add("AUTH + send (smtps)", lambda: submit(t, "smtps", tokens))
-    add("delivered, read over IMAP", lambda: read_back_imap(t, tokens))
+    add(ROUND_TRIP_CHECK, lambda: read_back_imap(t, tokens))
     add("read over POP3", lambda: read_back_pop3(t, tokens))
     return results
 

@@ -36,9 +36,7 @@ from provisioner.runner import (
 json_option = click.option("--json", "as_json", is_flag=True, help="Print a JSON summary (for CI).")
 
 
-def _run(
-    inventory_dir: Path, playbook: str, ansible: AnsibleOptions, as_json: bool, keep: bool
-) -> None:
+def _run(inventory_dir: Path, playbook: str, ansible: AnsibleOptions, as_json: bool, keep: bool) -> None:
     """Validate, run one playbook with live progress, report; exit with Ansible's code."""
     load_or_exit(inventory_dir)  # nothing touches a host before the inventory is valid
     try:
@@ -73,9 +71,7 @@ keep_option = click.option(
 @ansible_options
 @json_option
 @keep_option
-def deploy(
-    inventory_dir: Path, ansible: AnsibleOptions, as_json: bool, keep_artifacts: bool
-) -> None:
+def deploy(inventory_dir: Path, ansible: AnsibleOptions, as_json: bool, keep_artifacts: bool) -> None:
     """Make the servers match the inventory (playbooks/site.yml).
 
     `--check --diff` shows what would change and changes nothing;
@@ -94,9 +90,7 @@ def apply() -> None:
 @ansible_options
 @json_option
 @keep_option
-def apply_accounts(
-    inventory_dir: Path, ansible: AnsibleOptions, as_json: bool, keep_artifacts: bool
-) -> None:
+def apply_accounts(inventory_dir: Path, ansible: AnsibleOptions, as_json: bool, keep_artifacts: bool) -> None:
     """Only domains, mailboxes and aliases (playbooks/accounts.yml)."""
     _run(inventory_dir, "accounts.yml", ansible, as_json, keep_artifacts)
 
@@ -105,13 +99,9 @@ def apply_accounts(
 @inventory_option
 @json_option
 @click.option("-l", "--limit", metavar="HOSTS", help="Only these hosts (comma-separated names).")
-@click.option(
-    "--user", metavar="ADDRESS", help="Log in as this mailbox (default: the probe account)."
-)
+@click.option("--user", metavar="ADDRESS", help="Log in as this mailbox (default: the probe account).")
 @click.option("--password-stdin", is_flag=True, help="Read --user's password from standard input.")
-def check(
-    inventory_dir: Path, as_json: bool, limit: str | None, user: str | None, password_stdin: bool
-) -> None:
+def check(inventory_dir: Path, as_json: bool, limit: str | None, user: str | None, password_stdin: bool) -> None:
     """Probe every host from outside like a mail client; exit 1 if any check fails."""
     inventory = load_or_exit(inventory_dir)
     creds: Credentials | None
@@ -144,6 +134,9 @@ def check(
                 "[yellow]some checks skipped[/]: give an account with --user ADDRESS "
                 "--password-stdin (or add a probe account, see docs/operate.md)"
             )
+        for c in results:
+            if c.name == probe.ROUND_TRIP_CHECK and c.status == "pass":
+                console.print(f"mail round trip on {c.host}: {c.detail}")
         summary = f"{len(results) - len(failed)}/{len(results)} checks passed"
         console.print(f"[red]{summary}[/]" if failed else f"[green]{summary}[/]")
     sys.exit(EXIT_FAILED if failed else 0)
