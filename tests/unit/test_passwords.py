@@ -1,12 +1,10 @@
 import crypt  # deprecated in the stdlib, but still the reference for $6$ hashes
-import warnings
 
 import pytest
 from argon2 import PasswordHasher
 
 from provisioner.passwords import UnrecognisedHash, hash_password, normalize_imported_hash, scheme_of
 
-warnings.filterwarnings("ignore", category=DeprecationWarning)
 
 
 def test_default_hash_is_argon2id_in_dovecot_format_and_verifies() -> None:
