@@ -6,7 +6,6 @@ from argon2 import PasswordHasher
 from provisioner.passwords import UnrecognisedHash, hash_password, normalize_imported_hash, scheme_of
 
 
-
 def test_default_hash_is_argon2id_in_dovecot_format_and_verifies() -> None:
     stored = hash_password("correct horse")
     assert stored.startswith("{ARGON2ID}$argon2id$v=19$m=65536,t=3,p=4$")
