@@ -16,10 +16,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import yaml
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 
+from provisioner import fastyaml
 from provisioner.consistency import check_accounts
 from provisioner.model import Inventory
 from provisioner.parse import (
@@ -51,7 +53,7 @@ def yaml_rt() -> YAML:
     return yaml
 
 
-def _read_yaml(root: Path, path: Path) -> Any:
+def _read_yaml(path: Path, round_trip: bool) -> Any:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
@@ -60,8 +62,8 @@ def _read_yaml(root: Path, path: Path) -> Any:
     if text.startswith(_VAULT_HEADER):
         return None
     try:
-        return yaml_rt().load(text)
-    except YAMLError as err:
+        return yaml_rt().load(text) if round_trip else fastyaml.load(text)
+    except (YAMLError, yaml.YAMLError) as err:
         mark = getattr(err, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else "(file)"
         reason = getattr(err, "problem", None) or str(err).splitlines()[0]
@@ -74,7 +76,8 @@ def group_var_files(root: Path) -> list[Path]:
     return sorted([*folder.glob("*.yml"), *folder.glob("*.yaml")])
 
 
-def read_raw(root: Path) -> RawInventory:
+def read_raw(root: Path, round_trip: bool = False) -> RawInventory:
+    """The inventory's documents; round_trip=True keeps what an edit must write back."""
     hosts_path = root / "hosts.yml"
     if not root.is_dir():
         raise InventoryInvalid([Problem(str(root), "(folder)", "no inventory here",
@@ -82,8 +85,8 @@ def read_raw(root: Path) -> RawInventory:
     if not hosts_path.is_file():
         raise InventoryInvalid([Problem(str(hosts_path), "(file)", "missing",
                                         f"create it with the `{GROUP}` group, as `mailprov init` does")])
-    files = {str(p): _read_yaml(root, p) for p in group_var_files(root)}
-    return RawInventory(root, _read_yaml(root, hosts_path), files, str(hosts_path))
+    files = {str(p): _read_yaml(p, round_trip) for p in group_var_files(root)}
+    return RawInventory(root, _read_yaml(hosts_path, False), files, str(hosts_path))
 
 
 def build(raw: RawInventory) -> Inventory:
@@ -147,7 +150,7 @@ def edit_accounts(root: Path) -> Iterator[CommentedSeq]:
     If the body raises, or the edited inventory would be invalid, nothing is written.
     """
     with _locked(root):
-        raw = read_raw(root)
+        raw = read_raw(root, round_trip=True)
         build(raw)  # an already broken inventory is reported as it is, not as the edit's fault
         path, document = _accounts_document(raw)
         domains = document.get(ACCOUNTS_KEY)

@@ -26,6 +26,7 @@ from provisioner.model import (
 )
 from provisioner.names import InvalidName, normalize_address, normalize_domain
 from provisioner.passwords import HASH_HELP, scheme_of
+from provisioner.ports import ADDRESS_VAR, PORTS_VAR, PUBLIC_PORTS
 from provisioner.problems import Problem
 
 T = TypeVar("T")
@@ -37,7 +38,7 @@ ACCOUNTS_KEY = "mail_domains"
 PASSTHROUGH_PREFIXES = (
     "ansible_", "vault_", "mailprov_", "postfix_", "dovecot_", "mail_base_", "mail_accounts_",
 )
-HOST_KEYS = {"mail_hostname"}
+HOST_KEYS = {"mail_hostname", PORTS_VAR, ADDRESS_VAR}
 DOMAIN_KEYS = ("name", "alias_domains", "catch_all", "mailboxes", "aliases")
 MAILBOX_KEYS = ("address", "password", "quota", "aliases")
 ALIAS_KEYS = ("source", "targets")
@@ -205,13 +206,28 @@ def parse_hosts(raw: RawInventory, out: Collector) -> tuple[Host, ...]:
         if values is None:
             continue
         for key in values:
-            if str(key) not in HOST_KEYS and not str(key).startswith(PASSTHROUGH_PREFIXES):
+            if str(key) not in HOST_KEYS and not str(key).startswith("ansible_"):
                 reader.problem(f"{where}.{key}", "unknown host variable",
-                               "use ansible_* connection variables, mail_hostname or mailprov_*")
+                               f"use ansible_* connection variables or one of {', '.join(sorted(HOST_KEYS))}")
         if "mail_hostname" in values:
             reader.domain(values["mail_hostname"], f"{where}.mail_hostname")
+        _check_host_ports(reader, values, where)
         parsed.append(Host(str(name), dict(values)))
     return tuple(parsed)
+
+
+def _check_host_ports(reader: _Reader, values: Mapping[str, Any], where: str) -> None:
+    """Where a host's services are published, when not on the standard ports (the sandbox)."""
+    address = values.get(ADDRESS_VAR)
+    if ADDRESS_VAR in values and (not isinstance(address, str) or not address.strip()):
+        reader.problem(f"{where}.{ADDRESS_VAR}", "expected an address or host name",
+                       "write e.g. 127.0.0.1, or remove it to use ansible_host")
+    ports = reader.mapping(values.get(PORTS_VAR), f"{where}.{PORTS_VAR}", "a mapping of service: port")
+    reader.known_keys(ports or {}, f"{where}.{PORTS_VAR}", tuple(PUBLIC_PORTS))
+    for service, port in (ports or {}).items():
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
+            reader.problem(f"{where}.{PORTS_VAR}.{service}", f"{port!r} is not a port number",
+                           f"write the published port, e.g. {PUBLIC_PORTS.get(str(service), 25)}")
 
 
 def _find_group(top: Mapping[str, Any]) -> Mapping[str, Any] | None:

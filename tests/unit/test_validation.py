@@ -190,3 +190,35 @@ def test_per_host_mail_hostname_replaces_the_group_one(inventory: Path) -> None:
     write(inventory, MAIN, "mail_tls: {mode: selfsigned}\n")
     loaded = load_inventory(inventory)
     assert [loaded.hostname_for(h) for h in loaded.hosts] == ["mx1.example.org", "mx2.example.org"]
+
+
+def test_duplicate_keys_are_reported_with_their_line(inventory: Path) -> None:
+    write(inventory, MAIN, "mail_hostname: mail.example.org\nmail_tls: {mode: selfsigned}\nmail_hostname: mx.example.org\n")
+    assert any("main.yml: line 3: not valid YAML: duplicate key 'mail_hostname'" in p for p in problems(inventory))
+
+
+def test_unknown_yaml_tags_are_a_clean_error(inventory: Path) -> None:
+    write(inventory, MAIN, "mail_hostname: !!python/object:os.system echo\n")
+    assert any("not valid YAML" in p for p in problems(inventory))
+
+
+@pytest.mark.parametrize(
+    ("host_vars", "expected"),
+    [
+        ("mailprov_ports: {smtp: 0}", "m1.mailprov_ports.smtp: 0 is not a port number"),
+        ("mailprov_ports: {smpt: 2525}", "m1.mailprov_ports.smpt: unknown key (did you mean 'smtp'?)"),
+        ("mailprov_ports: [25]", "m1.mailprov_ports: expected a mapping of service: port"),
+        ("mailprov_probe_address: ''", "m1.mailprov_probe_address: expected an address"),
+        ("mailprov_colour: red", "m1.mailprov_colour: unknown host variable"),
+    ],
+)
+def test_published_ports_rules(inventory: Path, host_vars: str, expected: str) -> None:
+    (inventory / "hosts.yml").write_text(f"mailservers:\n  hosts:\n    m1:\n      {host_vars}\n")
+    assert any(expected in p for p in problems(inventory)), problems(inventory)
+
+
+def test_published_ports_are_accepted(inventory: Path) -> None:
+    (inventory / "hosts.yml").write_text("mailservers:\n  hosts:\n    m1:\n      ansible_host: 127.0.0.1\n"
+                                         "      mailprov_probe_address: 127.0.0.1\n"
+                                         "      mailprov_ports: {smtp: 14025, imaps: 14993}\n")
+    assert load_inventory(inventory).hosts[0].vars["mailprov_ports"]["smtp"] == 14025
