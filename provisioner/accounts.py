@@ -1,7 +1,7 @@
 """Account edits (domains, mailboxes, aliases) on the round-trip `mail_domains` document.
 
-Each function takes the list `edit_accounts` yields and changes it in place; validation of the
-result and the write happen when the `edit_accounts` block ends.
+Each function takes the plain `mail_domains` list that `edit_accounts` yields and changes it
+in place; validation of the result and the write happen when the `edit_accounts` block ends.
 """
 
 from __future__ import annotations
@@ -9,26 +9,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-
 from provisioner.names import domain_of, normalize_address, normalize_domain
 from provisioner.parse import normalize_quota
 from provisioner.problems import UsageError
 
 CATCH_ALL_PREFIX = "@"
+Entry = dict[str, Any]
+Entries = list[Any]
 
 
-def _flow(items: list[str]) -> CommentedSeq:
-    """A short address list written inline, as in the sample: [a@x, b@x]."""
-    seq = CommentedSeq(items)
-    seq.fa.set_flow_style()
-    return seq
-
-
-def _entries(parent: CommentedMap, key: str) -> CommentedSeq:
+def _entries(parent: Entry, key: str) -> Entries:
     if parent.get(key) is None:
-        parent[key] = CommentedSeq()
-    entries: CommentedSeq = parent[key]
+        parent[key] = []
+    entries: Entries = parent[key]
     return entries
 
 
@@ -36,7 +29,7 @@ def _domain_names(entry: Any) -> list[str]:
     return [str(entry.get("name", "")), *(str(a) for a in entry.get("alias_domains") or [])]
 
 
-def find_domain(domains: CommentedSeq, name: str, *, alias_ok: bool = False) -> CommentedMap:
+def find_domain(domains: Entries, name: str, *, alias_ok: bool = False) -> Entry:
     """The entry for a domain (or, with alias_ok, the domain an alias domain belongs to)."""
     for entry in domains:
         names = _domain_names(entry)
@@ -45,8 +38,8 @@ def find_domain(domains: CommentedSeq, name: str, *, alias_ok: bool = False) -> 
     raise UsageError(f"{name} is not a mail domain here; add it with `mailprov domain add {name}`")
 
 
-def _find_mailbox(domains: CommentedSeq, address: str) -> tuple[CommentedSeq, int]:
-    mailboxes: CommentedSeq = find_domain(domains, domain_of(address)).get("mailboxes") or CommentedSeq()
+def _find_mailbox(domains: Entries, address: str) -> tuple[Entries, int]:
+    mailboxes: Entries = find_domain(domains, domain_of(address)).get("mailboxes") or []
     for index, mailbox in enumerate(mailboxes):
         if mailbox.get("address") == address:
             return mailboxes, index
@@ -55,15 +48,15 @@ def _find_mailbox(domains: CommentedSeq, address: str) -> tuple[CommentedSeq, in
 
 # --- domains ---------------------------------------------------------------------------------
 
-def add_domain(domains: CommentedSeq, raw_name: str) -> str:
+def add_domain(domains: Entries, raw_name: str) -> str:
     name = normalize_domain(raw_name)
     if any(name in _domain_names(entry) for entry in domains):
         raise UsageError(f"{name} is already a mail domain here")
-    domains.append(CommentedMap([("name", name), ("mailboxes", CommentedSeq()), ("aliases", CommentedSeq())]))
+    domains.append({"name": name, "mailboxes": [], "aliases": []})
     return name
 
 
-def remove_domain(domains: CommentedSeq, raw_name: str, *, force: bool) -> str:
+def remove_domain(domains: Entries, raw_name: str, *, force: bool) -> str:
     name = normalize_domain(raw_name)
     entry = find_domain(domains, name)
     in_use = len(entry.get("mailboxes") or []) + len(entry.get("aliases") or [])
@@ -74,16 +67,16 @@ def remove_domain(domains: CommentedSeq, raw_name: str, *, force: bool) -> str:
     return name
 
 
-def domain_names(domains: CommentedSeq) -> list[str]:
+def domain_names(domains: Entries) -> list[str]:
     return [str(entry.get("name")) for entry in domains]
 
 
 # --- mailboxes -------------------------------------------------------------------------------
 
-def add_mailbox(domains: CommentedSeq, raw_address: str, password_hash: str, quota: str | None) -> str:
+def add_mailbox(domains: Entries, raw_address: str, password_hash: str, quota: str | None) -> str:
     address = normalize_address(raw_address)
     entry = find_domain(domains, domain_of(address))
-    mailbox = CommentedMap([("address", address), ("password", password_hash)])
+    mailbox = {"address": address, "password": password_hash}
     if quota:
         normalized = normalize_quota(quota)
         if normalized is None:
@@ -96,14 +89,14 @@ def add_mailbox(domains: CommentedSeq, raw_address: str, password_hash: str, quo
     return address
 
 
-def set_password(domains: CommentedSeq, raw_address: str, password_hash: str) -> str:
+def set_password(domains: Entries, raw_address: str, password_hash: str) -> str:
     address = normalize_address(raw_address)
     mailboxes, index = _find_mailbox(domains, address)
     mailboxes[index]["password"] = password_hash
     return address
 
 
-def remove_mailbox(domains: CommentedSeq, raw_address: str) -> str:
+def remove_mailbox(domains: Entries, raw_address: str) -> str:
     address = normalize_address(raw_address)
     mailboxes, index = _find_mailbox(domains, address)
     pointing = [source for source, targets in _alias_entries(domains) if address in targets]
@@ -116,7 +109,7 @@ def remove_mailbox(domains: CommentedSeq, raw_address: str) -> str:
 
 # --- aliases ---------------------------------------------------------------------------------
 
-def _alias_entries(domains: CommentedSeq) -> Iterator[tuple[str, list[str]]]:
+def _alias_entries(domains: Entries) -> Iterator[tuple[str, list[str]]]:
     for entry in domains:
         if entry.get("catch_all"):
             yield CATCH_ALL_PREFIX + str(entry.get("name")), _as_list(entry.get("catch_all"))
@@ -134,24 +127,24 @@ def _normalize_source(raw: str) -> str:
     return normalize_address(raw)
 
 
-def add_alias(domains: CommentedSeq, raw_source: str, raw_targets: list[str]) -> str:
+def add_alias(domains: Entries, raw_source: str, raw_targets: list[str]) -> str:
     source = _normalize_source(raw_source)
     targets = [normalize_address(t) for t in raw_targets]
     if source.startswith(CATCH_ALL_PREFIX):
         entry = find_domain(domains, source[1:])
-        entry["catch_all"] = _flow(list(dict.fromkeys([*_as_list(entry.get("catch_all")), *targets])))
+        entry["catch_all"] = list(dict.fromkeys([*_as_list(entry.get("catch_all")), *targets]))
         return source
     entry = find_domain(domains, domain_of(source), alias_ok=True)
     aliases = _entries(entry, "aliases")
     for alias in aliases:
         if alias.get("source") == source:
-            alias["targets"] = _flow(list(dict.fromkeys([*_as_list(alias.get("targets")), *targets])))
+            alias["targets"] = list(dict.fromkeys([*_as_list(alias.get("targets")), *targets]))
             return source
-    aliases.append(CommentedMap([("source", source), ("targets", _flow(list(dict.fromkeys(targets))))]))
+    aliases.append({"source": source, "targets": list(dict.fromkeys(targets))})
     return source
 
 
-def remove_alias(domains: CommentedSeq, raw_source: str, raw_target: str | None) -> str:
+def remove_alias(domains: Entries, raw_source: str, raw_target: str | None) -> str:
     source = _normalize_source(raw_source)
     target = normalize_address(raw_target) if raw_target else None
     if source.startswith(CATCH_ALL_PREFIX):
@@ -168,7 +161,7 @@ def remove_alias(domains: CommentedSeq, raw_source: str, raw_target: str | None)
     raise UsageError(f"{source} is not an alias; `mailprov alias list` shows the aliases")
 
 
-def _drop_targets(holder: CommentedMap, key: str, target: str | None, source: str) -> bool:
+def _drop_targets(holder: Entry, key: str, target: str | None, source: str) -> bool:
     """Remove one target (or all); True when none is left. The key goes when it empties."""
     current = _as_list(holder.get(key))
     if not current:
@@ -177,7 +170,7 @@ def _drop_targets(holder: CommentedMap, key: str, target: str | None, source: st
         raise UsageError(f"{source} does not deliver to {target}")
     left = [t for t in current if target is not None and t != target]
     if left:
-        holder[key] = _flow(left)
+        holder[key] = (left)
         return False
     del holder[key]
     return True

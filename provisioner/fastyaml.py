@@ -20,7 +20,7 @@ class VaultEncrypted(str):
     tag = "!vault"
 
 
-class _InventoryLoader(_BaseLoader):  # type: ignore[misc]
+class Loader(_BaseLoader):  # type: ignore[misc]
     """Safe loading plus `!vault` scalars, refusing duplicate keys as ruamel.yaml does."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
@@ -43,11 +43,11 @@ def _construct_vault(loader: Any, node: yaml.ScalarNode) -> VaultEncrypted:
     return VaultEncrypted(loader.construct_scalar(node))
 
 
-_InventoryLoader.add_constructor("!vault", _construct_vault)
-_InventoryLoader.add_constructor(
+Loader.add_constructor("!vault", _construct_vault)
+Loader.add_constructor(
     "tag:yaml.org,2002:map", lambda loader, node: loader.construct_mapping(node, deep=True)
 )
 
 
 def load(text: str) -> Any:
-    return yaml.load(text, Loader=_InventoryLoader)  # noqa: S506 - a SafeLoader subclass
+    return yaml.load(text, Loader=Loader)  # noqa: S506 - a SafeLoader subclass

@@ -1,13 +1,13 @@
 """Load, validate and rewrite an inventory folder.
 
-Files are read with ruamel.yaml's round-trip loader so an edit keeps comments, key order and
-formatting; a rewrite is validated whole first, then written atomically under a lock.
+Files are read with libyaml (fast); an edit is validated as a whole inventory, then only the
+changed entries are rewritten in the file (yamlpatch), atomically and under a lock.
 """
 
 from __future__ import annotations
 
+import copy
 import fcntl
-import io
 import os
 import tempfile
 from collections.abc import Iterator
@@ -17,11 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import YAMLError
 
-from provisioner import fastyaml
+from provisioner import fastyaml, yamlpatch
 from provisioner.consistency import check_accounts
 from provisioner.model import Inventory
 from provisioner.parse import (
@@ -45,15 +42,7 @@ def default_inventory() -> Path:
     return Path(os.environ.get("MAILPROV_INVENTORY", "inventory"))
 
 
-def yaml_rt() -> YAML:
-    yaml = YAML(typ="rt")
-    yaml.preserve_quotes = True
-    yaml.width = 4096
-    yaml.indent(mapping=2, sequence=4, offset=2)
-    return yaml
-
-
-def _read_yaml(path: Path, round_trip: bool) -> Any:
+def _read_yaml(path: Path) -> Any:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
@@ -62,8 +51,8 @@ def _read_yaml(path: Path, round_trip: bool) -> Any:
     if text.startswith(_VAULT_HEADER):
         return None
     try:
-        return yaml_rt().load(text) if round_trip else fastyaml.load(text)
-    except (YAMLError, yaml.YAMLError) as err:
+        return fastyaml.load(text)
+    except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else "(file)"
         reason = getattr(err, "problem", None) or str(err).splitlines()[0]
@@ -76,8 +65,7 @@ def group_var_files(root: Path) -> list[Path]:
     return sorted([*folder.glob("*.yml"), *folder.glob("*.yaml")])
 
 
-def read_raw(root: Path, round_trip: bool = False) -> RawInventory:
-    """The inventory's documents; round_trip=True keeps what an edit must write back."""
+def read_raw(root: Path) -> RawInventory:
     hosts_path = root / "hosts.yml"
     if not root.is_dir():
         raise InventoryInvalid([Problem(str(root), "(folder)", "no inventory here",
@@ -85,8 +73,8 @@ def read_raw(root: Path, round_trip: bool = False) -> RawInventory:
     if not hosts_path.is_file():
         raise InventoryInvalid([Problem(str(hosts_path), "(file)", "missing",
                                         f"create it with the `{GROUP}` group, as `mailprov init` does")])
-    files = {str(p): _read_yaml(p, round_trip) for p in group_var_files(root)}
-    return RawInventory(root, _read_yaml(hosts_path, False), files, str(hosts_path))
+    files = {str(p): _read_yaml(p) for p in group_var_files(root)}
+    return RawInventory(root, _read_yaml(hosts_path), files, str(hosts_path))
 
 
 def build(raw: RawInventory) -> Inventory:
@@ -136,38 +124,31 @@ def write_atomically(path: Path, text: str) -> None:
         raise
 
 
-def dump(document: Any) -> str:
-    stream = io.StringIO()
-    yaml_rt().dump(document, stream)
-    text = stream.getvalue()
-    return text if text.startswith("---") else "---\n" + text
-
-
 @contextmanager
-def edit_accounts(root: Path) -> Iterator[CommentedSeq]:
-    """Yield the round-trip `mail_domains` list; on exit validate everything, then write.
+def edit_accounts(root: Path) -> Iterator[list[Any]]:
+    """Yield the `mail_domains` list as plain data; on exit validate everything, then write.
 
-    If the body raises, or the edited inventory would be invalid, nothing is written.
+    If the body raises, or the edited inventory would be invalid, nothing is written. Only the
+    entries that changed are rewritten in the file (see yamlpatch), so comments, order and
+    quoting stay as the operator wrote them.
     """
     with _locked(root):
-        raw = read_raw(root, round_trip=True)
+        raw = read_raw(root)
         build(raw)  # an already broken inventory is reported as it is, not as the edit's fault
-        path, document = _accounts_document(raw)
-        domains = document.get(ACCOUNTS_KEY)
-        if domains is None:
-            domains = document[ACCOUNTS_KEY] = CommentedSeq()
-        yield domains
-        edited = dict(raw.group_files)
-        edited[str(path)] = document
-        build(replace(raw, group_files=edited))
-        write_atomically(path, dump(document))
+        path = _accounts_path(raw)
+        old = raw.group_files.get(str(path))
+        document = copy.deepcopy(old) if isinstance(old, dict) else {}
+        if document.get(ACCOUNTS_KEY) is None:
+            document[ACCOUNTS_KEY] = []
+        yield document[ACCOUNTS_KEY]
+        build(replace(raw, group_files={**raw.group_files, str(path): document}))
+        text = path.read_text(encoding="utf-8") if path.exists() else ""
+        write_atomically(path, yamlpatch.rewrite(text, old, document))
 
 
-def _accounts_document(raw: RawInventory) -> tuple[Path, CommentedMap]:
+def _accounts_path(raw: RawInventory) -> Path:
+    """The file that holds mail_domains, else accounts.yml beside the settings."""
     for name, data in raw.group_files.items():
-        if isinstance(data, CommentedMap) and ACCOUNTS_KEY in data:
-            return Path(name), data
-    path = raw.root / ACCOUNTS_FILE
-    existing = raw.group_files.get(str(path))
-    document = existing if isinstance(existing, CommentedMap) else CommentedMap()
-    return path, document
+        if isinstance(data, dict) and ACCOUNTS_KEY in data:
+            return Path(name)
+    return raw.root / ACCOUNTS_FILE

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import idna
 
@@ -17,6 +18,7 @@ class InvalidName(ValueError):
     """A name that is not a valid domain, host name or address; the text says why."""
 
 
+@lru_cache(maxsize=4096)  # IDNA encoding is slow and every address repeats its domain
 def normalize_domain(raw: str) -> str:
     """Lower-case A-label form of a domain (IDNA accepted), or InvalidName."""
     text = raw.strip().rstrip(".")
