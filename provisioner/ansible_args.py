@@ -28,23 +28,11 @@ class AnsibleOptions:
     tags: tuple[str, ...] = ()
     check: bool = False
     diff: bool = False
-    # Each item is passed verbatim to `-e`: `@file.yml`, `key=value` or JSON.
+    # Each item is passed to `-e` as is: `@/abs/file.yml`, `key=value` or JSON.
+    # (`@relative` is made absolute at parse time, see :func:`resolve_extra_vars`.)
     extra_vars: tuple[str, ...] = ()
     verbosity: int = 0
     vault_password_file: Path | None = None
-
-    def with_tags(self, *tags: str) -> AnsibleOptions:
-        """A copy that also selects ``tags`` (for shortcuts like `apply accounts`)."""
-        merged = tuple(dict.fromkeys((*self.tags, *tags)))
-        return AnsibleOptions(
-            limit=self.limit,
-            tags=merged,
-            check=self.check,
-            diff=self.diff,
-            extra_vars=self.extra_vars,
-            verbosity=self.verbosity,
-            vault_password_file=self.vault_password_file,
-        )
 
     def flags(self) -> list[str]:
         """The options as argv items, in a fixed order (stable for golden tests)."""
@@ -107,6 +95,23 @@ def _split_tags(values: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(tags))
 
 
+def resolve_extra_vars(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> tuple[str, ...]:
+    """Click callback: `-e @FILE` with FILE made absolute; other items unchanged.
+
+    ansible-runner starts ansible-playbook inside its private data dir, where
+    a relative `@extra.yml` would be looked up. A missing file is a usage
+    error here (exit 2), before anything runs.
+    """
+    return tuple(_absolute_file(item) if item.startswith("@") else item for item in values)
+
+
+def _absolute_file(item: str) -> str:
+    path = Path(item[1:]).expanduser()
+    if not path.is_file():
+        raise click.BadParameter(f"{item[1:]}: no such file")
+    return "@" + str(path.resolve())
+
+
 def ansible_options(func: F) -> F:
     """Add the shared Ansible options to a click command.
 
@@ -146,6 +151,7 @@ def ansible_options(func: F) -> F:
             "--extra-vars",
             "extra_vars",
             multiple=True,
+            callback=resolve_extra_vars,
             metavar="@FILE|K=V",
             help="Extra variables, as for ansible-playbook (prefer @FILE for secrets).",
         ),

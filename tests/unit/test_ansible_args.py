@@ -27,6 +27,15 @@ def argv_for(*args: str) -> str:
     return result.output.strip()
 
 
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The current directory, holding the files `-e @FILE` names in the tests."""
+    monkeypatch.chdir(tmp_path)
+    for name in ("secrets.yml", "x.yml"):
+        (tmp_path / name).write_text("a: 1\n")
+    return tmp_path.resolve()
+
+
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
@@ -40,18 +49,32 @@ def argv_for(*args: str) -> str:
         (["--check", "--diff"], "ansible-playbook -i /inv --check --diff /pb/site.yml"),
         (
             ["-e", "@secrets.yml", "-e", "a=b c"],
-            "ansible-playbook -i /inv -e @secrets.yml -e 'a=b c' /pb/site.yml",
+            "ansible-playbook -i /inv -e @{cwd}/secrets.yml -e 'a=b c' /pb/site.yml",
         ),
         (["-vvv"], "ansible-playbook -i /inv -vvv /pb/site.yml"),
         (
             ["-l", "m1", "-t", "accounts", "--check", "--diff", "-e", "@x.yml", "-v"],
-            "ansible-playbook -i /inv --limit m1 --tags accounts --check --diff -e @x.yml -v"
+            "ansible-playbook -i /inv --limit m1 --tags accounts --check --diff -e @{cwd}/x.yml -v"
             " /pb/site.yml",
         ),
     ],
 )
-def test_cli_options_to_argv(args: list[str], expected: str) -> None:
-    assert argv_for(*args) == expected
+def test_cli_options_to_argv(args: list[str], expected: str, workdir: Path) -> None:
+    assert argv_for(*args) == expected.format(cwd=workdir)
+
+
+def test_relative_extra_vars_file_becomes_absolute(workdir: Path) -> None:
+    # ansible-runner runs ansible-playbook inside its private data dir: a
+    # relative @file would be looked up there.
+    (workdir / "sub").mkdir()
+    (workdir / "sub" / "v.yml").write_text("a: 1\n")
+    assert f"-e @{workdir}/sub/v.yml " in argv_for("-e", "@sub/v.yml")
+
+
+def test_missing_extra_vars_file_is_a_usage_error(workdir: Path) -> None:
+    result = CliRunner().invoke(probe_command, ["-e", "@nope.yml"])
+    assert result.exit_code == 2
+    assert "nope.yml: no such file" in result.output
 
 
 def test_vault_file_is_a_path_never_a_secret() -> None:
@@ -72,7 +95,3 @@ def test_runner_kwargs_round_trip_through_shlex() -> None:
 
 def test_no_cmdline_without_options() -> None:
     assert "cmdline" not in PlaybookRun(PLAYBOOK, INVENTORY).runner_kwargs()
-
-
-def test_with_tags_merges_without_duplicates() -> None:
-    assert AnsibleOptions(tags=("a",)).with_tags("accounts", "a").tags == ("a", "accounts")

@@ -38,7 +38,11 @@ def runs(monkeypatch: pytest.MonkeyPatch) -> list[PlaybookRun]:
     return seen
 
 
-def test_deploy_argv_and_exit_code(cli: Callable[..., Result], runs: list[PlaybookRun], inventory: Path) -> None:
+def test_deploy_argv_and_exit_code(
+    cli: Callable[..., Result], runs: list[PlaybookRun], inventory: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(inventory.parent)
+    (inventory.parent / "extra.yml").write_text("a: 1\n")
     result = cli("deploy", "-t", "accounts", "--check", "--diff", "-e", "@extra.yml", "-l", "mail.example.org")
     assert result.exit_code == 4  # Ansible's own
     [run] = runs
@@ -52,12 +56,22 @@ def test_deploy_argv_and_exit_code(cli: Callable[..., Result], runs: list[Playbo
         "--check",
         "--diff",
         "-e",
-        "@extra.yml",
+        f"@{inventory.parent.resolve() / 'extra.yml'}",
         str(run.playbook),
     ]
     assert run.playbook.name == "site.yml"
     assert "UNREACHABLE mail.example.org" in result.output
     assert "no route" in result.output
+
+
+def test_deploy_missing_extra_vars_file_runs_nothing(
+    cli: Callable[..., Result], runs: list[PlaybookRun], inventory: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(inventory.parent)
+    result = cli("deploy", "-e", "@missing.yml")
+    assert result.exit_code == 2
+    assert "missing.yml: no such file" in result.output
+    assert runs == []
 
 
 def test_deploy_json_summary(cli: Callable[..., Result], runs: list[PlaybookRun]) -> None:
