@@ -67,10 +67,6 @@ def remove_domain(domains: Entries, raw_name: str, *, force: bool) -> str:
     return name
 
 
-def domain_names(domains: Entries) -> list[str]:
-    return [str(entry.get("name")) for entry in domains]
-
-
 # --- mailboxes -------------------------------------------------------------------------------
 
 def add_mailbox(domains: Entries, raw_address: str, password_hash: str, quota: str | None) -> str:

@@ -23,6 +23,7 @@ from provisioner.consistency import check_accounts
 from provisioner.model import Inventory
 from provisioner.parse import (
     ACCOUNTS_KEY,
+    ENCRYPTED,
     GROUP,
     Collector,
     RawInventory,
@@ -49,7 +50,7 @@ def _read_yaml(path: Path) -> Any:
         raise InventoryInvalid([Problem(str(path), "(file)", f"cannot be read: {err}",
                                         "check the file's permissions and encoding")]) from None
     if text.startswith(_VAULT_HEADER):
-        return None
+        return ENCRYPTED
     try:
         return fastyaml.load(text)
     except yaml.YAMLError as err:
@@ -83,6 +84,10 @@ def build(raw: RawInventory) -> Inventory:
     hosts = parse_hosts(raw, out)
     group_vars = merged_group_vars(raw, out)
     settings = parse_settings(raw, group_vars, hosts, out)
+    if raw.group_files.get(str(raw.root / ACCOUNTS_FILE)) is ENCRYPTED:
+        out.add(str(raw.root / ACCOUNTS_FILE), "(file)",
+                "encrypted with Ansible Vault, so mailprov can neither check nor edit the accounts",
+                "keep it in plaintext (it holds only password hashes): ansible-vault decrypt it")
     accounts_file, accounts = group_vars.get(ACCOUNTS_KEY, (str(raw.root / ACCOUNTS_FILE), None))
     domains = parse_domains(accounts_file, accounts, out)
     if domains is not None:
@@ -109,7 +114,8 @@ def _locked(root: Path) -> Iterator[None]:
 
 def write_atomically(path: Path, text: str) -> None:
     """Replace a file in one step: readers see the old or the new content, never half."""
-    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
+    # A new file holds password hashes: readable by its owner only, like a vault.
+    mode = path.stat().st_mode & 0o777 if path.exists() else 0o600
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:

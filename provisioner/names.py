@@ -34,7 +34,7 @@ def normalize_domain(raw: str) -> str:
         raise InvalidName(f"{raw!r} needs at least two labels, like example.org")
     if len(ascii_name) > _MAX_DOMAIN:
         raise InvalidName(f"{raw!r} is longer than {_MAX_DOMAIN} characters")
-    bad = [label for label in labels if not _LABEL.match(label)]
+    bad = [label for label in labels if not _LABEL.fullmatch(label)]
     if bad:
         raise InvalidName(f"{raw!r} has an invalid label {bad[0]!r}")
     if labels[-1].isdigit():
@@ -49,7 +49,7 @@ def normalize_address(raw: str) -> str:
     if not at or not local:
         raise InvalidName(f"{raw!r} is not a mail address like user@example.org")
     local = local.lower()
-    if len(local) > _MAX_LOCAL or not _LOCAL_PART.match(local):
+    if len(local) > _MAX_LOCAL or not _LOCAL_PART.fullmatch(local):
         raise InvalidName(f"{raw!r} has an invalid part before the @")
     return f"{local}@{normalize_domain(domain)}"
 

@@ -46,6 +46,7 @@ TLS_KEYS = ("mode", "cert_file", "key_file", "email")
 RELAY_KEYS = ("host", "port", "username", "password")
 
 _SIZE = re.compile(r"^([1-9][0-9]*)\s*([KMGT]?)B?$", re.IGNORECASE)
+_CANONICAL_SIZE = re.compile(r"[1-9][0-9]*[KMGT]?")
 _UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
 _VAULT_REFERENCE = re.compile(r"^\{\{\s*[A-Za-z_][A-Za-z0-9_]*\s*\}\}$")
 _MIN_MESSAGE_SIZE = 1024 * 1024
@@ -59,6 +60,13 @@ class Collector:
 
     def add(self, file: str, where: str, message: str, fix: str) -> None:
         self.problems.append(Problem(file, where, message, fix))
+
+
+class EncryptedFile:
+    """Stands for a group_vars file encrypted whole with Ansible Vault: only Ansible reads it."""
+
+
+ENCRYPTED = EncryptedFile()
 
 
 @dataclass(frozen=True)
@@ -77,7 +85,7 @@ def parse_size(value: object) -> int | None:
         return None
     if isinstance(value, int):
         return value if value > 0 else None
-    match = _SIZE.match(str(value).strip())
+    match = _SIZE.fullmatch(str(value).strip())
     if not match:
         return None
     return int(match.group(1)) * _UNITS[match.group(2).upper()]
@@ -87,7 +95,7 @@ def normalize_quota(value: object) -> str | None:
     """Quota in Dovecot's notation (2G, 500M, bytes), or None when invalid."""
     if parse_size(value) is None:
         return None
-    match = _SIZE.match(str(value).strip())
+    match = _SIZE.fullmatch(str(value).strip())
     assert match is not None
     return match.group(1) + match.group(2).upper()
 
@@ -97,7 +105,7 @@ def is_vault_value(value: object) -> bool:
     tag = getattr(getattr(value, "tag", None), "value", getattr(value, "tag", None))
     if isinstance(tag, str) and tag.endswith("vault"):
         return True
-    return isinstance(value, str) and bool(_VAULT_REFERENCE.match(value.strip()))
+    return isinstance(value, str) and bool(_VAULT_REFERENCE.fullmatch(value.strip()))
 
 
 class _Reader:
@@ -144,10 +152,16 @@ class _Reader:
             self.problem(where, f"expected a text value, found {_kind(value)}", f"write e.g. {example}")
             return None
         try:
-            return convert(value)
+            converted = convert(value)
         except InvalidName as err:
             self.problem(where, str(err), f"write e.g. {example}")
             return None
+        if converted != value:
+            # Ansible reads the file itself: what it renders must already be the canonical form.
+            self.problem(where, f"{value!r} is not in canonical form",
+                         f"write {converted} (lower case, international names as A-labels)")
+            return None
+        return converted
 
     def domain(self, value: object, where: str) -> str | None:
         return self.name(value, where, normalize_domain, "example.org")
@@ -245,6 +259,8 @@ def merged_group_vars(raw: RawInventory, out: Collector) -> dict[str, tuple[str,
     """Every group variable with the file that defines it; a variable defined twice is an error."""
     merged: dict[str, tuple[str, Any]] = {}
     for file, data in raw.group_files.items():
+        if data is ENCRYPTED:
+            continue
         reader = _Reader(file, out)
         values = reader.mapping(data, "(top level)", "a mapping of variables")
         for key, value in (values or {}).items():
@@ -319,6 +335,8 @@ def _parse_message_size(group_vars: Mapping[str, tuple[str, Any]], out: Collecto
         return DEFAULT_MESSAGE_SIZE_LIMIT
     file, value = group_vars["mail_message_size_limit"]
     size = parse_size(value)
+    if size is not None and not isinstance(value, int) and not _CANONICAL_SIZE.fullmatch(str(value)):
+        size = None  # Ansible's human_to_bytes reads 50M, not 50m or 50 MB
     if size is None or size < _MIN_MESSAGE_SIZE:
         out.add(file, "mail_message_size_limit", f"{value!r} is not a size of at least 1M",
                 "write bytes or a size with K, M or G, e.g. 50M")
@@ -439,9 +457,9 @@ def _parse_mailbox(
     quota = values.get("quota")
     if quota is not None:
         quota = normalize_quota(quota)
-        if quota is None:
-            reader.problem(f"{where}.quota", f"{values.get('quota')!r} is not a quota",
-                           "write a size such as 500M or 2G, or leave it out for no limit")
+        if quota is None or quota != str(values.get("quota")):
+            fix = f"write {quota}" if quota else "write a size such as 500M or 2G, or leave it out for no limit"
+            reader.problem(f"{where}.quota", f"{values.get('quota')!r} is not a quota as Dovecot writes it", fix)
             ok = False
     aliases = reader.addresses(values.get("aliases"), f"{where}.aliases")
     if aliases is None:

@@ -12,7 +12,8 @@ DEFAULT_SCHEME = "ARGON2ID"
 # the crypt schemes are accepted so existing hashes can be imported during a migration.
 _HASH_PATTERNS: dict[str, re.Pattern[str]] = {
     "ARGON2ID": re.compile(
-        r"^\{ARGON2ID\}\$argon2id\$v=19\$m=\d+,t=\d+,p=\d+\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+$"
+        # salt of 8 bytes or more, hash of 16 bytes or more (base64 without padding)
+        r"^\{ARGON2ID\}\$argon2id\$v=19\$m=\d+,t=\d+,p=\d+\$[A-Za-z0-9+/]{11,}\$[A-Za-z0-9+/]{22,}$"
     ),
     "SHA512-CRYPT": re.compile(
         r"^\{SHA512-CRYPT\}\$6\$(rounds=\d+\$)?[./A-Za-z0-9]{1,16}\$[./A-Za-z0-9]{86}$"
@@ -41,7 +42,7 @@ def hash_password(plain: str) -> str:
 
 def scheme_of(value: str) -> str | None:
     """The Dovecot scheme of a stored hash, or None when it is not one we accept."""
-    return next((name for name, rx in _HASH_PATTERNS.items() if rx.match(value)), None)
+    return next((name for name, rx in _HASH_PATTERNS.items() if rx.fullmatch(value)), None)
 
 
 def normalize_imported_hash(value: str) -> str:

@@ -55,7 +55,7 @@ def scalar(value: Any) -> str:
     if isinstance(value, int | float):
         return str(value)
     text = str(value)
-    return text if _PLAIN.match(text) and not _SPECIAL.match(text) else json.dumps(text, ensure_ascii=False)
+    return text if _PLAIN.fullmatch(text) and not _SPECIAL.fullmatch(text) else json.dumps(text, ensure_ascii=False)
 
 
 def _inline(value: Any) -> str | None:

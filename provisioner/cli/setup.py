@@ -23,7 +23,7 @@ def init(directory: Path, domain: str, hostname: str, address: str | None) -> No
     click.echo(f"Wrote a new inventory in {directory}: {result.summary}")
     click.echo(f"Mailbox {result.postmaster} has the password {result.password}")
     click.echo("  (shown once; only its hash is stored. Change it: "
-               f"mailprov -i {directory} user passwd {result.postmaster})")
+               f"mailprov user passwd {result.postmaster} -i {directory})")
 
 
 @click.command()

@@ -156,7 +156,26 @@ def test_write_keeps_the_file_mode(cli: Cli, accounts_file: Path) -> None:
     assert accounts_file.stat().st_mode & 0o777 == 0o640
 
 
-def test_accounts_file_is_created_when_missing(cli: Cli, inventory: Path, accounts_file: Path) -> None:
+def test_accounts_file_is_created_when_missing_readable_by_its_owner_only(
+    cli: Cli, inventory: Path, accounts_file: Path
+) -> None:
     accounts_file.unlink()
     assert cli("domain", "add", "example.com").exit_code == 0
     assert [d.name for d in load_inventory(inventory).domains] == ["example.com"]
+    assert accounts_file.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_vault_encrypted_accounts_file_is_refused_not_overwritten(cli: Cli, accounts_file: Path) -> None:
+    accounts_file.write_text("$ANSIBLE_VAULT;1.1;AES256\n6162\n")
+    for args in (("validate",), ("domain", "add", "example.com")):
+        result = cli(*args)
+        assert result.exit_code == 2
+        assert "encrypted with Ansible Vault" in result.output
+    assert accounts_file.read_text().startswith("$ANSIBLE_VAULT;")
+
+
+def test_a_newline_in_an_address_is_refused(cli: Cli, accounts_file: Path) -> None:
+    before = accounts_file.read_bytes()
+    result = cli("user", "add", "eve\n@example.org", "--password-stdin", input="pw\n")
+    assert result.exit_code == 2
+    assert accounts_file.read_bytes() == before

@@ -27,6 +27,7 @@ def test_init_writes_a_commented_valid_inventory(cli: Cli, tmp_path: Path) -> No
     stored = inventory.mailboxes[0].password.removeprefix("{ARGON2ID}")
     assert PasswordHasher().verify(stored, password)
     assert password not in accounts
+    assert f"mailprov user passwd postmaster@xn--bcher-kva.example -i {target}" in result.output
 
 
 def test_init_refuses_to_overwrite(cli: Cli, inventory: Path) -> None:

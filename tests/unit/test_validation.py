@@ -43,12 +43,32 @@ def test_the_sample_inventory_is_valid(inventory: Path) -> None:
     assert loaded.hosts[0].address == "203.0.113.10"
 
 
-def test_names_are_normalised_on_load(inventory: Path) -> None:
-    accounts(inventory, "  - name: Bücher.Example\n    mailboxes:\n      - {address: Anna@BÜCHER.example, password: HASH, quota: 2g}\n")
+def test_idna_names_are_accepted_as_a_labels(inventory: Path) -> None:
+    accounts(inventory, "  - name: xn--bcher-kva.example\n    mailboxes:\n"
+             "      - {address: anna@xn--bcher-kva.example, password: HASH, quota: 2G}\n")
     loaded = load_inventory(inventory)
-    assert loaded.domains[0].name == "xn--bcher-kva.example"
     assert loaded.mailboxes[0].address == "anna@xn--bcher-kva.example"
     assert loaded.mailboxes[0].quota == "2G"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("name: Bücher.Example", "'Bücher.Example' is not in canonical form (write xn--bcher-kva.example"),
+        ("name: EXAMPLE.org", "'EXAMPLE.org' is not in canonical form (write example.org"),
+        ("name: example.org\n    mailboxes:\n      - {address: Anna@example.org, password: HASH}",
+         "'Anna@example.org' is not in canonical form (write anna@example.org"),
+        ("name: example.org\n    mailboxes:\n      - {address: anna@example.org, password: HASH, quota: 2g}",
+         "quota: '2g' is not a quota as Dovecot writes it (write 2G)"),
+        ("name: example.org\n    mailboxes:\n      - {address: \"eve\\n@example.org\", password: HASH}",
+         "has an invalid part before the @"),
+        ("name: example.org\n    mailboxes:\n      - {address: eve@example.org, password: \"{SHA512-CRYPT}$6$saltsalt$"
+         + "a" * 86 + "\\n\"}", "not a recognised password hash"),
+    ],
+)
+def test_names_must_be_stored_in_canonical_form(inventory: Path, value: str, expected: str) -> None:
+    accounts(inventory, f"  - {value}\n")
+    assert any(expected in p for p in problems(inventory)), problems(inventory)
 
 
 def test_message_names_the_file_the_field_and_the_fix(inventory: Path) -> None:
@@ -70,6 +90,7 @@ def test_message_names_the_file_the_field_and_the_fix(inventory: Path) -> None:
         ("mail_hostname: mail.example.org\nmail_tls: {mode: selfsigned, cert: x}\n", "mail_tls.cert: unknown key"),
         ("mail_hostname: mail.example.org\nmail_message_size_limit: 10 parsecs\n", "mail_message_size_limit: '10 parsecs' is not a size"),
         ("mail_hostname: mail.example.org\nmail_message_size_limit: 100\n", "is not a size of at least 1M"),
+        ("mail_hostname: mail.example.org\nmail_message_size_limit: 50mb\n", "'50mb' is not a size of at least 1M"),
         ("mail_hostname: mail.example.org\nmail_relay: {host: smtp.example.net, username: u, password: hunter2}\n",
          "mail_relay.password: a plaintext password (put it in Ansible Vault"),
         ("mail_hostname: mail.example.org\nmail_relay: {host: smtp.example.net, port: 99999}\n", "mail_relay.port: 99999 is not a port number"),
@@ -117,7 +138,7 @@ def test_variable_defined_in_two_files(inventory: Path) -> None:
         ("  - alias_domains: []\n", "mail_domains[0].name: missing"),
         ("  - name: example.org\n    mailboxes:\n      - {address: a@example.com, password: HASH}\n",
          "a@example.com is not in the domain example.org"),
-        ("  - name: example.org\n    mailboxes:\n      - {address: a@example.org, password: HASH}\n      - {address: A@example.org, password: HASH}\n",
+        ("  - name: example.org\n    mailboxes:\n      - {address: a@example.org, password: HASH}\n      - {address: a@example.org, password: HASH}\n",
          "a@example.org is already a mailbox"),
         ("  - name: example.org\n    mailboxes:\n      - {address: a@example.org, password: HASH}\n    aliases:\n      - {source: a@example.org, targets: [x@example.com]}\n",
          "a@example.org is already a mailbox"),
@@ -133,7 +154,8 @@ def test_variable_defined_in_two_files(inventory: Path) -> None:
          "password: a plaintext password (store a hash: run `mailprov user passwd ADDRESS`"),
         ("  - name: example.org\n    mailboxes:\n      - {address: a@example.org, password: '{MD5}abc'}\n", "not a recognised password hash"),
         ("  - name: example.org\n    mailboxes:\n      - {address: a@example.org}\n", "password: not a recognised password hash"),
-        ("  - name: example.org\n  - name: EXAMPLE.org\n", "example.org is listed twice"),
+        ("  - name: example.org\n  - name: example.org.\n", "'example.org.' is not in canonical form"),
+        ("  - name: example.org\n  - name: example.org\n", "example.org is listed twice"),
         ("  - name: example.org\n    alias_domains: [example.net]\n  - name: example.net\n", "example.net is listed twice"),
         ("  - name: example.org\n    aliases:\n      - {source: info@example.com, targets: [x@example.com]}\n", "info@example.com is not in this domain"),
         ("  - name: example.org\n    aliases:\n      - {source: info@example.org, targets: []}\n", "targets: no targets"),
