@@ -48,16 +48,25 @@ def _find_mailbox(domains: Entries, address: str) -> tuple[Entries, int]:
 
 # --- domains ---------------------------------------------------------------------------------
 
-def add_domain(domains: Entries, raw_name: str) -> str:
+def add_domain(domains: Entries, raw_name: str, alias_of: str | None = None) -> str:
+    """A new mail domain, or with alias_of an alias domain that delivers like that domain."""
     name = normalize_domain(raw_name)
     if any(name in _domain_names(entry) for entry in domains):
         raise UsageError(f"{name} is already a mail domain here")
-    domains.append({"name": name, "mailboxes": [], "aliases": []})
+    if alias_of is not None:
+        primary = find_domain(domains, normalize_domain(alias_of))
+        primary["alias_domains"] = [*(primary.get("alias_domains") or []), name]
+    else:
+        domains.append({"name": name, "mailboxes": [], "aliases": []})
     return name
 
 
 def remove_domain(domains: Entries, raw_name: str, *, force: bool) -> str:
     name = normalize_domain(raw_name)
+    for entry in domains:
+        if name in (entry.get("alias_domains") or []):
+            entry["alias_domains"] = [d for d in entry["alias_domains"] if d != name]
+            return name
     entry = find_domain(domains, name)
     in_use = len(entry.get("mailboxes") or []) + len(entry.get("aliases") or [])
     if in_use and not force:

@@ -39,11 +39,13 @@ def domain() -> None:
 @domain.command("add")
 @inventory_option
 @click.argument("name")
-def domain_add(inventory_dir: Path, name: str) -> None:
+@click.option("--alias-of", metavar="DOMAIN", help="Make NAME an alias domain: user@NAME delivers like user@DOMAIN.")
+def domain_add(inventory_dir: Path, name: str, alias_of: str | None) -> None:
     """Host mail for the domain NAME."""
     with edit_accounts(inventory_dir) as domains:
-        added = edits.add_domain(domains, name)
-    click.echo(f"Added domain {added}; {APPLY_HINT}")
+        added = edits.add_domain(domains, name, alias_of)
+    kind = f"alias domain {added} of {alias_of}" if alias_of else f"domain {added}"
+    click.echo(f"Added {kind}; {APPLY_HINT}")
 
 
 @domain.command("remove")
@@ -51,7 +53,7 @@ def domain_add(inventory_dir: Path, name: str) -> None:
 @click.argument("name")
 @click.option("--force", is_flag=True, help="Also remove the domain's mailboxes and aliases.")
 def domain_remove(inventory_dir: Path, name: str, force: bool) -> None:
-    """Stop hosting mail for NAME."""
+    """Stop hosting mail for NAME (a domain or an alias domain)."""
     with edit_accounts(inventory_dir) as domains:
         removed = edits.remove_domain(domains, name, force=force)
     click.echo(f"Removed domain {removed}; {APPLY_HINT}")

@@ -179,3 +179,15 @@ def test_a_newline_in_an_address_is_refused(cli: Cli, accounts_file: Path) -> No
     result = cli("user", "add", "eve\n@example.org", "--password-stdin", input="pw\n")
     assert result.exit_code == 2
     assert accounts_file.read_bytes() == before
+
+
+def test_alias_domains_are_added_and_removed(cli: Cli, inventory: Path) -> None:
+    assert cli("domain", "add", "Example.NET", "--alias-of", "example.org").exit_code == 0
+    assert load_inventory(inventory).domains[0].alias_domains == ("example.net",)
+    assert cli("alias", "add", "sales@example.net", "postmaster@example.org").exit_code == 0
+    refused = cli("domain", "remove", "example.net")
+    assert refused.exit_code == 2 and "sales@example.net is not in this domain" in refused.output
+    assert cli("alias", "remove", "sales@example.net").exit_code == 0
+    assert cli("domain", "remove", "example.net").exit_code == 0
+    assert load_inventory(inventory).domains[0].alias_domains == ()
+    assert cli("domain", "add", "example.net", "--alias-of", "nowhere.org").exit_code == 2
