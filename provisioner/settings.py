@@ -13,6 +13,7 @@ import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass
 
+from provisioner.logins import NoLogin, hosting_domain, login_for, split
 from provisioner.model import Inventory
 from provisioner.ports import PUBLIC_PORTS, host_ports, probe_address
 
@@ -37,7 +38,8 @@ class Server:
 
 @dataclass(frozen=True)
 class ClientSettings:
-    address: str
+    address: str  # as asked
+    username: str  # the mailbox that logs in (differs for aliases and alias domains)
     domain: str
     incoming: tuple[Server, ...]
     outgoing: tuple[Server, ...]
@@ -46,23 +48,25 @@ class ClientSettings:
 def client_settings(inventory: Inventory, address: str) -> ClientSettings:
     """Settings for ``address``; its domain (or alias domain) must be served.
 
+    The username is the mailbox that logs in for ``address`` (see
+    ``provisioner.logins``): an address that is not a mailbox, or does not
+    belong to exactly one, raises :class:`NoLogin`.
+
     Ports are the standard ones, unless the first host publishes others
     (``mailprov_ports``, e.g. the sandbox): then clients must use those, at
     the host's published address.
     """
-    address = address.strip().lower()
-    local, _, domain = address.rpartition("@")
-    if not local or not domain:
-        raise UnknownDomain(f"{address!r} is not an email address (expected user@domain)")
-    served = next(
-        (d for d in inventory.domains if domain == d.name or domain in d.alias_domains), None
-    )
-    if served is None:
+    try:
+        _, domain = split(address)
+    except NoLogin as err:
+        raise UnknownDomain(str(err)) from None
+    if hosting_domain(inventory, domain) is None:
         names = ", ".join(d.name for d in inventory.domains) or "none"
         raise UnknownDomain(
             f"{domain} is not a mail domain of this inventory (domains: {names}; "
             f"add it with `mailprov domain add {domain}`)"
         )
+    login = login_for(inventory, address)
     hostname = inventory.settings.mail_hostname
     ports = dict(PUBLIC_PORTS)
     if inventory.hosts:
@@ -72,11 +76,12 @@ def client_settings(inventory: Inventory, address: str) -> ClientSettings:
             hostname = probe_address(host)
 
     def server(protocol: str, service: str, security: str) -> Server:
-        return Server(protocol, hostname, ports[service], security, address)
+        return Server(protocol, hostname, ports[service], security, login.username)
 
     return ClientSettings(
-        address=address,
-        domain=served.name,
+        address=login.address,
+        username=login.username,
+        domain=login.domain.name,
         incoming=(server("imap", "imaps", "SSL"), server("pop3", "pop3s", "SSL")),
         outgoing=(server("smtp", "smtps", "SSL"), server("smtp", "submission", "STARTTLS")),
     )
@@ -107,17 +112,20 @@ def as_text(settings: ClientSettings) -> str:
                 f"  {_NAMES[s.protocol]:<5} server {s.hostname}  port {s.port:<5} "
                 f"security {_SECURITY[s.security]}"
             )
+    owner = "the full address"
+    if settings.username != settings.address:
+        owner = f"the mailbox {settings.address} belongs to"
     lines += [
         "",
-        f"Username:        {settings.address} (the full address)",
+        f"Username:        {settings.username} ({owner})",
         "Password:        your mailbox password (normal password authentication)",
     ]
     return "\n".join(lines)
 
 
 def as_autoconfig(settings: ClientSettings) -> str:
-    """Thunderbird autoconfig (clientConfig 1.1), as served from
-    ``https://autoconfig.DOMAIN/mail/config-v1.1.xml``."""
+    """Thunderbird autoconfig (clientConfig 1.1) for this one account, with its
+    literal username (the format of ``https://autoconfig.DOMAIN/mail/config-v1.1.xml``)."""
     root = ET.Element("clientConfig", version="1.1")
     provider = ET.SubElement(root, "emailProvider", id=settings.domain)
     ET.SubElement(provider, "domain").text = settings.domain
@@ -132,8 +140,8 @@ def as_autoconfig(settings: ClientSettings) -> str:
             ET.SubElement(el, "hostname").text = s.hostname
             ET.SubElement(el, "port").text = str(s.port)
             ET.SubElement(el, "socketType").text = s.security
-            # The document serves the whole domain: the client fills in the address.
-            ET.SubElement(el, "username").text = "%EMAILADDRESS%"
+            # Literal: for an alias the login differs from the address (no %EMAILADDRESS%).
+            ET.SubElement(el, "username").text = s.username
             ET.SubElement(el, "authentication").text = "password-cleartext"
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
@@ -155,12 +163,12 @@ def as_mobileconfig(settings: ClientSettings) -> str:
         "IncomingMailServerHostName": imap.hostname,
         "IncomingMailServerPortNumber": imap.port,
         "IncomingMailServerUseSSL": True,
-        "IncomingMailServerUsername": settings.address,
+        "IncomingMailServerUsername": imap.username,
         "OutgoingMailServerAuthentication": "EmailAuthPassword",
         "OutgoingMailServerHostName": smtp.hostname,
         "OutgoingMailServerPortNumber": smtp.port,
         "OutgoingMailServerUseSSL": True,
-        "OutgoingMailServerUsername": settings.address,
+        "OutgoingMailServerUsername": smtp.username,
         "OutgoingPasswordSameAsIncomingPassword": True,
         "PayloadDescription": f"Mail account {settings.address}",
         "PayloadDisplayName": settings.address,

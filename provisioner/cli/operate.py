@@ -22,6 +22,7 @@ from provisioner.cli.common import (
     read_password,
 )
 from provisioner.display import live_progress, print_report
+from provisioner.logins import NoLogin
 from provisioner.probe_account import Credentials, ProbeAccountError
 from provisioner.probe_account import load as load_probe_account
 from provisioner.runner import (
@@ -170,7 +171,7 @@ def settings(address: str, inventory_dir: Path, fmt: str) -> None:
     inventory = load_or_exit(inventory_dir)
     try:
         found = client_settings.client_settings(inventory, address)
-    except client_settings.UnknownDomain as err:
+    except (client_settings.UnknownDomain, NoLogin) as err:
         fail(str(err))
     click.echo(client_settings.render(found, fmt).rstrip("\n"))
 
