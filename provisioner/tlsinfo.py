@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import ssl
 from dataclasses import dataclass
 
@@ -19,6 +20,7 @@ class TlsInfo:
     names: tuple[str, ...]
     not_after: dt.datetime
     self_signed: bool
+    sha256: str  # fingerprint of the DER certificate, hex
 
     def matches(self, hostname: str) -> bool:
         return any(_name_matches(pattern, hostname) for pattern in self.names)
@@ -73,6 +75,7 @@ def inspect(sock: ssl.SSLSocket) -> TlsInfo:
         names=tuple(names),
         not_after=cert.not_valid_after_utc,
         self_signed=cert.issuer == cert.subject,
+        sha256=hashlib.sha256(der).hexdigest(),
     )
 
 

@@ -102,20 +102,20 @@ def apply_accounts(inventory_dir: Path, ansible: AnsibleOptions, as_json: bool, 
 @click.option("-l", "--limit", metavar="HOSTS", help="Only these hosts (comma-separated names).")
 @click.option("--user", metavar="ADDRESS", help="Log in as this mailbox (default: the probe account).")
 @click.option("--password-stdin", is_flag=True, help="Read --user's password from standard input.")
-def check(inventory_dir: Path, as_json: bool, limit: str | None, user: str | None, password_stdin: bool) -> None:
-    """Probe every host from outside like a mail client; exit 1 if any check fails."""
+@click.option(
+    "--no-login", is_flag=True, help="Skip the login checks (sending and reading mail) on purpose."
+)
+def check(
+    *, inventory_dir: Path, as_json: bool, limit: str | None, user: str | None, password_stdin: bool, no_login: bool
+) -> None:
+    """Probe every host from outside like a mail client; exit 1 if any check fails.
+
+    Without an account (--user, or the inventory's probe account) the login
+    checks fail, unless --no-login says to skip them.
+    """
     inventory = load_or_exit(inventory_dir)
-    creds: Credentials | None
-    if user:
-        creds = Credentials(user.strip().lower(), read_password(password_stdin))
-    else:
-        if password_stdin:
-            fail("--password-stdin needs --user ADDRESS")
-        try:
-            creds = load_probe_account(inventory_dir)
-        except (ProbeAccountError, VaultFileError) as err:
-            fail(str(err))
-    hosts = probe.targets(inventory, creds, limit)
+    creds = _login_account(inventory_dir, user, password_stdin, no_login)
+    hosts = probe.targets(inventory, creds, limit, login=not no_login)
     if not hosts:
         fail(f"no host matches --limit {limit}")
     console = Console(stderr=as_json)
@@ -130,10 +130,13 @@ def check(inventory_dir: Path, as_json: bool, limit: str | None, user: str | Non
             console.print(_check_table(target, [c for c in results if c.host == target.host]))
     failed = [c for c in results if not c.ok]
     if not as_json:
-        if any(c.status == "skip" for c in results):
+        if no_login:
+            console.print("[yellow]login checks skipped (--no-login)[/]: sending and reading mail were not tested")
+        elif creds is None:
             console.print(
-                "[yellow]some checks skipped[/]: give an account with --user ADDRESS "
-                "--password-stdin (or add a probe account, see docs/operate.md)"
+                "[red]no account to log in with[/], so sending and reading mail could not be tested: "
+                "pass --user ADDRESS --password-stdin, run `mailprov probe-account create`, "
+                "or skip them with --no-login"
             )
         for c in results:
             if c.name == probe.ROUND_TRIP_CHECK and c.status == "pass":
@@ -141,6 +144,22 @@ def check(inventory_dir: Path, as_json: bool, limit: str | None, user: str | Non
         summary = f"{len(results) - len(failed)}/{len(results)} checks passed"
         console.print(f"[red]{summary}[/]" if failed else f"[green]{summary}[/]")
     sys.exit(EXIT_FAILED if failed else 0)
+
+
+def _login_account(inventory_dir: Path, user: str | None, password_stdin: bool, no_login: bool) -> Credentials | None:
+    """--user's account, else the inventory's probe account; None with --no-login or neither."""
+    if no_login:
+        if user or password_stdin:
+            fail("--no-login skips the logins: leave out --user and --password-stdin")
+        return None
+    if user:
+        return Credentials(user.strip().lower(), read_password(password_stdin))
+    if password_stdin:
+        fail("--password-stdin needs --user ADDRESS")
+    try:
+        return load_probe_account(inventory_dir)
+    except (ProbeAccountError, VaultFileError) as err:
+        fail(str(err))
 
 
 def _check_table(target: probe.Target, results: list[probe.Check]) -> Table:

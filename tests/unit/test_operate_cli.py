@@ -10,8 +10,10 @@ from typing import Any
 import pytest
 from click.testing import Result
 
+from provisioner import probe
 from provisioner.ansible_args import PlaybookRun
 from provisioner.cli import operate
+from provisioner.probe_session import need_creds
 from provisioner.progress import Progress
 from provisioner.runner import RunResult
 
@@ -116,3 +118,30 @@ def test_invalid_inventory_runs_nothing(
 
 def test_check_password_stdin_needs_user(cli: Callable[..., Result]) -> None:
     assert cli("check", "--password-stdin", input="x\n").exit_code == 2
+
+
+@pytest.fixture
+def login_probe(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`check` with one probe standing for all: the login guard, no network."""
+
+    def fake_run_checks(target: probe.Target, on_check: Any = None) -> list[probe.Check]:
+        return [probe._timed(target.host, "AUTH + send", lambda: need_creds(target).address)]
+
+    monkeypatch.setattr(probe, "run_checks", fake_run_checks)
+
+
+def test_check_without_account_fails_and_says_why(cli: Callable[..., Result], login_probe: None) -> None:
+    result = cli("check")
+    assert result.exit_code == 1
+    assert "no account to log in with" in result.output
+    assert "--no-login" in result.output
+
+
+def test_check_no_login_skips_on_purpose(cli: Callable[..., Result], login_probe: None) -> None:
+    result = cli("check", "--no-login")
+    assert result.exit_code == 0
+    assert "login checks skipped (--no-login)" in result.output
+
+
+def test_check_no_login_excludes_user(cli: Callable[..., Result], login_probe: None) -> None:
+    assert cli("check", "--no-login", "--user", "a@example.org", "--password-stdin", input="x\n").exit_code == 2

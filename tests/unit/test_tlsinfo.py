@@ -6,7 +6,7 @@ from provisioner.tlsinfo import TlsInfo
 
 
 def info(names: tuple[str, ...], protocol: str = "TLSv1.3", days: int = 30) -> TlsInfo:
-    return TlsInfo(protocol, names, dt.datetime.now(dt.UTC) + dt.timedelta(days=days), True)
+    return TlsInfo(protocol, names, dt.datetime.now(dt.UTC) + dt.timedelta(days=days), True, "00" * 32)
 
 
 def test_name_matching() -> None:
