@@ -43,6 +43,11 @@ class Tls:
     email: str | None = None
 
 
+RelayTls = Literal["starttls", "implicit"]
+DmarcPolicy = Literal["none", "quarantine", "reject"]
+DMARC_POLICIES: tuple[str, ...] = ("none", "quarantine", "reject")
+
+
 @dataclass(frozen=True)
 class Relay:
     host: str
@@ -50,6 +55,17 @@ class Relay:
     username: str | None = None
     # A vault reference such as "{{ vault_mail_relay_password }}" or an inline !vault value.
     password: str | None = field(default=None, repr=False)
+    provider: str | None = None  # a preset of provisioner.relay_presets, when set from one
+    tls: RelayTls = "starttls"  # STARTTLS (587) or TLS from the first byte (465)
+    sender_domains: tuple[str, ...] = ()  # only mail from these domains relays; () = all mail
+
+
+@dataclass(frozen=True)
+class Dmarc:
+    """The DMARC record `mailprov dns` proposes; rua None means postmaster@ each domain."""
+
+    policy: DmarcPolicy = "quarantine"
+    rua: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -68,6 +84,7 @@ class Settings:
     tls: Tls = Tls()
     message_size_limit: int = DEFAULT_MESSAGE_SIZE_LIMIT
     relay: Relay | None = None
+    dmarc: Dmarc = Dmarc()
 
 
 @dataclass(frozen=True)

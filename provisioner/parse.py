@@ -14,12 +14,16 @@ from typing import Any, TypeVar, cast
 
 from provisioner.model import (
     DEFAULT_MESSAGE_SIZE_LIMIT,
+    DMARC_POLICIES,
     TLS_MODES,
     Alias,
+    Dmarc,
+    DmarcPolicy,
     Domain,
     Host,
     Mailbox,
     Relay,
+    RelayTls,
     Settings,
     Tls,
     TlsMode,
@@ -28,11 +32,13 @@ from provisioner.names import InvalidName, normalize_address, normalize_domain
 from provisioner.passwords import HASH_HELP, scheme_of
 from provisioner.ports import ADDRESS_VAR, PORTS_VAR, PUBLIC_PORTS
 from provisioner.problems import Problem
+from provisioner.relay_presets import DEFAULT_PORTS, PRESETS
+from provisioner.relay_presets import TLS_MODES as RELAY_TLS_MODES
 
 T = TypeVar("T")
 
 GROUP = "mailservers"
-SETTINGS_KEYS = {"mail_hostname", "mail_tls", "mail_message_size_limit", "mail_relay"}
+SETTINGS_KEYS = {"mail_hostname", "mail_tls", "mail_message_size_limit", "mail_relay", "mail_dmarc"}
 ACCOUNTS_KEY = "mail_domains"
 # Variables meant for Ansible itself, for a vault, or to tune one role are not ours to check.
 PASSTHROUGH_PREFIXES = (
@@ -43,7 +49,8 @@ DOMAIN_KEYS = ("name", "alias_domains", "catch_all", "mailboxes", "aliases")
 MAILBOX_KEYS = ("address", "password", "quota", "aliases")
 ALIAS_KEYS = ("source", "targets")
 TLS_KEYS = ("mode", "cert_file", "key_file", "email")
-RELAY_KEYS = ("host", "port", "username", "password")
+RELAY_KEYS = ("host", "port", "username", "password", "provider", "tls", "sender_domains")
+DMARC_KEYS = ("policy", "rua")
 
 _SIZE = re.compile(r"^([1-9][0-9]*)\s*([KMGT]?)B?$", re.IGNORECASE)
 _CANONICAL_SIZE = re.compile(r"[1-9][0-9]*[KMGT]?")
@@ -295,9 +302,10 @@ def parse_settings(
     tls = _parse_tls(raw, group_vars, out)
     size = _parse_message_size(group_vars, out)
     relay_ok, relay = _parse_relay(group_vars, out)
-    if hostname is None or tls is None or size is None or not relay_ok:
+    dmarc = _parse_dmarc(group_vars, out)
+    if hostname is None or tls is None or size is None or not relay_ok or dmarc is None:
         return None
-    return Settings(hostname, tls, size, relay)
+    return Settings(hostname, tls, size, relay, dmarc)
 
 
 def _parse_tls(raw: RawInventory, group_vars: Mapping[str, tuple[str, Any]], out: Collector) -> Tls | None:
@@ -356,9 +364,25 @@ def _parse_relay(group_vars: Mapping[str, tuple[str, Any]], out: Collector) -> t
     before = len(out.problems)
     reader.known_keys(relay, "mail_relay", RELAY_KEYS)
     host = reader.domain(relay.get("host"), "mail_relay.host")
-    port = relay.get("port", 587)
+    # Without `tls`, port 465 means TLS from the first byte (RFC 8314) and anything else STARTTLS.
+    tls = relay.get("tls", "implicit" if relay.get("port") == 465 else "starttls")
+    if tls not in RELAY_TLS_MODES:
+        reader.problem("mail_relay.tls", f"{tls!r} is not a relay TLS mode",
+                       "use starttls (port 587) or implicit (TLS from the first byte, port 465)")
+        tls = "starttls"
+    port = relay.get("port", DEFAULT_PORTS[str(tls)])
     if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
         reader.problem("mail_relay.port", f"{port!r} is not a port number", "use e.g. 587 or 465")
+    elif port == 465 and tls == "starttls":
+        reader.problem("mail_relay.tls", "port 465 speaks TLS from the first byte, not STARTTLS",
+                       "write tls: implicit, or use port 587")
+    provider = relay.get("provider")
+    if provider is not None and provider not in PRESETS:
+        hint = _closest(str(provider), tuple(PRESETS))
+        reader.problem("mail_relay.provider", f"{provider!r} is not a known provider",
+                       f"did you mean {hint!r}?" if hint else f"use one of {', '.join(PRESETS)}, or leave it out")
+    sender_domains = reader.string_list(relay.get("sender_domains"), "mail_relay.sender_domains") or []
+    parsed_senders = [reader.domain(d, f"mail_relay.sender_domains[{i}]") for i, d in enumerate(sender_domains)]
     username, password = relay.get("username"), relay.get("password")
     if (username is None) != (password is None):
         reader.problem("mail_relay", "username and password go together", "set both or neither")
@@ -368,7 +392,30 @@ def _parse_relay(group_vars: Mapping[str, tuple[str, Any]], out: Collector) -> t
     if len(out.problems) > before or host is None:
         return False, None
     return True, Relay(host, int(port), None if username is None else str(username),
-                       None if password is None else str(password))
+                       None if password is None else str(password),
+                       None if provider is None else str(provider), cast(RelayTls, tls),
+                       tuple(cast(list[str], parsed_senders)))
+
+
+def _parse_dmarc(group_vars: Mapping[str, tuple[str, Any]], out: Collector) -> Dmarc | None:
+    """`mail_dmarc: {policy: quarantine, rua: [dmarc@example.org]}`: what `mailprov dns` proposes."""
+    if "mail_dmarc" not in group_vars or group_vars["mail_dmarc"][1] is None:
+        return Dmarc()
+    file, value = group_vars["mail_dmarc"]
+    reader = _Reader(file, out)
+    dmarc = reader.mapping(value, "mail_dmarc", "a mapping with policy and rua")
+    if dmarc is None:
+        return None
+    before = len(out.problems)
+    reader.known_keys(dmarc, "mail_dmarc", DMARC_KEYS)
+    policy = dmarc.get("policy", "quarantine")
+    if policy not in DMARC_POLICIES:
+        reader.problem("mail_dmarc.policy", f"{policy!r} is not a DMARC policy",
+                       f"use one of {', '.join(DMARC_POLICIES)}")
+    rua = reader.addresses(dmarc["rua"], "mail_dmarc.rua") if "rua" in dmarc else None
+    if len(out.problems) > before:
+        return None
+    return Dmarc(cast(DmarcPolicy, policy), None if rua is None else tuple(rua))
 
 
 # --- mail_domains ---------------------------------------------------------------------------------
