@@ -5,19 +5,29 @@ deploy maintains it like any other). Its plaintext password lives only in an
 Ansible Vault file in the inventory folder, ``INVENTORY/.probe-account.vault``,
 encrypted with the inventory's vault password (see ``provisioner.runner``).
 That file is outside group_vars, so Ansible never loads it.
+
+:func:`create` makes both for any inventory (`mailprov probe-account create`,
+and the sandbox at its first `up`).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from provisioner.runner import find_vault_password_file
+from provisioner.accounts import add_mailbox
+from provisioner.inventory import edit_accounts
+from provisioner.passwords import hash_password
+from provisioner.problems import UsageError
+from provisioner.runner import VAULT_FILE_NAME, find_vault_password_file
 
 # Hidden: Ansible reads every other file of an inventory folder as an inventory source.
 PROBE_FILE_NAME = ".probe-account.vault"
+PROBE_LOCAL_PART = "mailprov-probe"
+PROBE_QUOTA = "100M"
 
 
 class ProbeAccountError(Exception):
@@ -69,3 +79,40 @@ def store(inventory: Path, creds: Credentials, password_file: Path) -> Path:
         fh.write(encrypted)
     tmp.replace(path)
     return path
+
+
+def ensure_vault_password_file(inventory: Path) -> Path:
+    """The inventory's vault password file; a new random one (mode 600) if it has none."""
+    existing = find_vault_password_file(inventory)
+    if existing is not None:
+        return existing
+    path = inventory / VAULT_FILE_NAME
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(secrets.token_urlsafe(32) + "\n")
+    return path.resolve()
+
+
+def create(inventory: Path, address: str | None = None) -> Credentials:
+    """Add the probe mailbox (default ``mailprov-probe@<first domain>``) with a random
+    password: its hash into accounts.yml, the password only into the vault file.
+
+    Nothing is written when the inventory has a probe account already or the
+    edit would make it invalid (e.g. the mailbox exists).
+    """
+    path = inventory / PROBE_FILE_NAME
+    if path.exists():
+        raise UsageError(f"{path} exists: this inventory has a probe account already")
+    password = secrets.token_urlsafe(24)
+    try:
+        with edit_accounts(inventory) as domains:
+            if address is None:
+                if not domains:
+                    raise UsageError("no mail domain yet; add one with `mailprov domain add DOMAIN`")
+                address = f"{PROBE_LOCAL_PART}@{domains[0].get('name')}"
+            creds = Credentials(add_mailbox(domains, address, hash_password(password), PROBE_QUOTA), password)
+            store(inventory, creds, ensure_vault_password_file(inventory))
+    except BaseException:
+        path.unlink(missing_ok=True)  # ours: it did not exist before; accounts.yml was not written
+        raise
+    return creds

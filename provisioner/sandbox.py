@@ -22,18 +22,14 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import shutil
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from provisioner.accounts import add_mailbox
-from provisioner.inventory import edit_accounts
-from provisioner.passwords import hash_password
 from provisioner.ports import ADDRESS_VAR, PORTS_VAR, PUBLIC_PORTS
-from provisioner.probe_account import Credentials, store
+from provisioner.probe_account import create as create_probe_account
 from provisioner.resources import resource_path
 from provisioner.scaffold import InitRequest, write_new_inventory
 
@@ -266,12 +262,7 @@ def write_inventory(box: Sandbox) -> str | None:
         created = write_new_inventory(
             InitRequest(box.inventory, DEMO_DOMAIN, MAIL_HOSTNAME, "127.0.0.1")
         )
-        probe_password = secrets.token_urlsafe(24)
-        vault_file = box.inventory / ".vault-password"
-        _write_private(vault_file, secrets.token_urlsafe(32) + "\n")
-        with edit_accounts(box.inventory) as domains:
-            add_mailbox(domains, PROBE_USER, hash_password(probe_password), "100M")
-        store(box.inventory, Credentials(PROBE_USER, probe_password), vault_file)
+        create_probe_account(box.inventory, PROBE_USER)
         demo_password: str | None = created.password
     else:
         demo_password = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from provisioner import __version__
-from provisioner.cli import accounts, operate, setup
+from provisioner.cli import accounts, operate, probe_account, setup
 from provisioner.cli.common import MailprovGroup
 
 
@@ -25,3 +25,4 @@ main.add_command(operate.apply)
 main.add_command(operate.check)
 main.add_command(operate.settings)
 main.add_command(operate.sandbox_group)
+main.add_command(probe_account.probe_account_group)
