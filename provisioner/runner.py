@@ -18,11 +18,11 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from provisioner.ansible_args import AnsibleOptions, PlaybookRun
+from provisioner.ansible_args import PlaybookRun
 from provisioner.progress import Progress
 from provisioner.resources import resource_path
 
@@ -95,20 +95,7 @@ def with_vault(run: PlaybookRun) -> PlaybookRun:
     vault = find_vault_password_file(run.inventory)
     if vault is None or run.options.vault_password_file is not None:
         return run
-    opts = run.options
-    return PlaybookRun(
-        playbook=run.playbook,
-        inventory=run.inventory,
-        options=AnsibleOptions(
-            limit=opts.limit,
-            tags=opts.tags,
-            check=opts.check,
-            diff=opts.diff,
-            extra_vars=opts.extra_vars,
-            verbosity=opts.verbosity,
-            vault_password_file=vault,
-        ),
-    )
+    return replace(run, options=replace(run.options, vault_password_file=vault))
 
 
 def count_tasks(run: PlaybookRun, env: dict[str, str]) -> int | None:
