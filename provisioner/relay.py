@@ -59,6 +59,8 @@ def build_entry(request: RelayRequest) -> dict[str, Any]:
         host = normalize_domain(str(request.host))
         tls = request.tls or ("implicit" if request.port == 465 else "starttls")
         port = request.port or DEFAULT_PORTS[tls]
+    if port == 465 and tls == "starttls":
+        raise UsageError("port 465 speaks TLS from the first byte, not STARTTLS: use --tls implicit or port 587")
     entry["host"] = host
     entry["port"] = port
     if tls != "starttls":
