@@ -22,3 +22,8 @@ echo "install-host-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# nsd is only a test peer (started by the tests on a high loopback port); on a host run by
+# systemd its package starts a system nameserver on port 53, which nothing here wants.
+if [[ " ${missing[*]} " == *" nsd "* ]] && [ -d /run/systemd/system ]; then
+  systemctl disable --now nsd.service >/dev/null 2>&1 || echo "install-host-deps: could not stop nsd.service" >&2
+fi
