@@ -191,6 +191,9 @@ EOF
   mkdir -p "$(dirname "$tarball")"
   tar --numeric-owner -C "$root" -cf - . | gzip -1 > "$tarball.partial"
   mv "$tarball.partial" "$tarball"
+  # Older revisions of this suite's tarball are of no further use.
+  find "$(dirname "$tarball")" -maxdepth 1 -name "mailprov-debian-$suite-r*.tar.gz" \
+    ! -name "$(basename "$tarball")" -delete
   log "cached $tarball ($(du -h "$tarball" | cut -f1))"
 }
 

@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import contextlib
 import imaplib
+import os
 import poplib
 import smtplib
 import ssl
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import make_msgid
+from pathlib import Path
 
 import pytest
 import testinfra
@@ -36,6 +40,45 @@ PASSWORDS = {
     "dave@other.test": "dave-Secret-1",
 }
 TIMEOUT = 30
+
+SCENARIO = Path(__file__).resolve().parent.parent
+PROJECT = SCENARIO.parent.parent
+
+
+def _inventory() -> str:
+    """Molecule's inventory folder (group_vars linked next to it)."""
+    inventory = os.environ.get("MOLECULE_INVENTORY_FILE")
+    if not inventory:
+        pytest.skip("needs molecule's inventory (run through `molecule verify`)")
+    return str(Path(inventory).parent)
+
+
+def playbook(name: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ)
+    env["ANSIBLE_CONFIG"] = str(PROJECT / "ansible.cfg")
+    env["ANSIBLE_ROLES_PATH"] = str(PROJECT / "roles")
+    env["ANSIBLE_FORCE_COLOR"] = "0"
+    env["ANSIBLE_NOCOLOR"] = "1"
+    # The ansible-playbook next to this Python (a venv need not be on PATH).
+    beside = Path(sys.executable).parent / "ansible-playbook"
+    binary = str(beside) if beside.exists() else "ansible-playbook"
+    return subprocess.run(
+        [binary, "-i", _inventory(), str(PROJECT / "playbooks" / name), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+
+
+def play_recap(output: str) -> dict[str, dict[str, int]]:
+    recap: dict[str, dict[str, int]] = {}
+    for line in output.splitlines():
+        if "ok=" in line and " : " in line:
+            name, _, counters = line.partition(" : ")
+            recap[name.strip()] = {key: int(value) for key, value in (pair.split("=") for pair in counters.split())}
+    return recap
 
 
 @dataclass
@@ -99,7 +142,9 @@ class Server:
                     ids = data[0].split()
                     if ids:
                         _, msg = conn.fetch(ids[0], "(RFC822)")
-                        return msg[0][1]
+                        part = msg[0]
+                        if isinstance(part, tuple):
+                            return bytes(part[1])
             finally:
                 conn.logout()
             if time.monotonic() > deadline:
@@ -144,7 +189,19 @@ def _tls_context(host: testinfra.host.Host) -> ssl.SSLContext:
     return context
 
 
-@pytest.fixture(scope="session", params=sorted(PORT_BASE))
+def _server(release: str) -> Server:
+    host = testinfra.get_host(f"podman://mailprov-molecule-{release}")
+    return Server(release=release, host=host, tls=_tls_context(host))
+
+
+# Module scope: each test module runs on both releases before the next one
+# starts (the playbook runs of test_zy_* / test_zz_* must not interleave).
+@pytest.fixture(scope="module", params=sorted(PORT_BASE))
 def server(request: pytest.FixtureRequest) -> Server:
-    host = testinfra.get_host(f"podman://mailprov-molecule-{request.param}")
-    return Server(release=request.param, host=host, tls=_tls_context(host))
+    return _server(request.param)
+
+
+@pytest.fixture(scope="module")
+def servers() -> list[Server]:
+    """Both releases, for tests around one playbook run on both."""
+    return [_server(release) for release in sorted(PORT_BASE)]

@@ -84,7 +84,7 @@ def test_special_use_folders(server: Server) -> None:
         _, listing = conn.list()
     finally:
         conn.logout()
-    text = b"\n".join(listing).decode()
+    text = b"\n".join(line for line in listing if isinstance(line, bytes)).decode()
     for flag in ("\\Sent", "\\Drafts", "\\Trash", "\\Junk"):
         assert flag in text, text
 
@@ -104,7 +104,7 @@ class ManageSieve:
         self.capabilities = self.response()
 
     def response(self) -> list[bytes]:
-        lines = []
+        lines: list[bytes] = []
         while True:
             line = self.file.readline()
             if not line:

@@ -36,7 +36,7 @@ def test_configuration_is_valid(server: Server) -> None:
 
 def test_postfix_settings(server: Server) -> None:
     def get(name: str) -> str:
-        return server.host.check_output(f"postconf -h {name}")
+        return str(server.host.check_output(f"postconf -h {name}"))
 
     assert get("myhostname") == HOSTNAME
     assert get("message_size_limit") == str(20 * 1024 * 1024)
@@ -87,6 +87,7 @@ def test_certificate_names_the_host(server: Server) -> None:
     ):
         cert = tls.getpeercert()
         assert tls.version() in ("TLSv1.2", "TLSv1.3")
+    assert cert is not None
     assert ("DNS", HOSTNAME) in cert["subjectAltName"]
 
 

@@ -5,50 +5,12 @@ answering with their old configuration. Named test_zz_* to run last."""
 from __future__ import annotations
 
 import json
-import os
 import smtplib
 import socket
 import subprocess
-from pathlib import Path
 
 import pytest
-from conftest import LOCALHOST, TIMEOUT, Server
-
-SCENARIO = Path(__file__).resolve().parent.parent
-PROJECT = SCENARIO.parent.parent
-SITE = PROJECT / "playbooks" / "site.yml"
-
-
-def _inventory() -> str:
-    inventory = os.environ.get("MOLECULE_INVENTORY_FILE")
-    if not inventory:
-        pytest.skip("needs molecule's inventory (run through `molecule verify`)")
-    return str(Path(inventory).parent)
-
-
-def _playbook(*args: str) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ)
-    env["ANSIBLE_CONFIG"] = str(PROJECT / "ansible.cfg")
-    env["ANSIBLE_ROLES_PATH"] = str(PROJECT / "roles")
-    env["ANSIBLE_FORCE_COLOR"] = "0"
-    env["ANSIBLE_NOCOLOR"] = "1"
-    return subprocess.run(
-        ["ansible-playbook", "-i", _inventory(), str(SITE), *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-
-
-def _recap(output: str) -> dict[str, dict[str, int]]:
-    recap: dict[str, dict[str, int]] = {}
-    for line in output.splitlines():
-        if "ok=" in line and " : " in line:
-            name, _, counters = line.partition(" : ")
-            recap[name.strip()] = {key: int(value) for key, value in (pair.split("=") for pair in counters.split())}
-    return recap
+from conftest import LOCALHOST, TIMEOUT, Server, play_recap, playbook
 
 
 def _answers(server: Server, port: int) -> bool:
@@ -75,12 +37,12 @@ def _answers(server: Server, port: int) -> bool:
 
 @pytest.fixture(scope="module")
 def check_run() -> subprocess.CompletedProcess[str]:
-    return _playbook("--check", "--diff")
+    return playbook("site.yml", "--check", "--diff")
 
 
 def test_check_diff_on_converged_hosts_changes_nothing(check_run: subprocess.CompletedProcess[str]) -> None:
     assert check_run.returncode == 0, check_run.stdout[-4000:] + check_run.stderr[-2000:]
-    recap = _recap(check_run.stdout)
+    recap = play_recap(check_run.stdout)
     assert len(recap) == 2, check_run.stdout[-2000:]
     for name, counters in recap.items():
         assert counters["changed"] == 0, f"{name}: {counters}\n{check_run.stdout[-4000:]}"
@@ -112,16 +74,21 @@ BROKEN = [
 @pytest.fixture(scope="module", params=BROKEN)
 def broken_run(request: pytest.FixtureRequest) -> tuple[subprocess.CompletedProcess[str], str, str]:
     tag, extra, path, marker = request.param
-    result = _playbook("--tags", tag, "-e", json.dumps(extra))
+    result = playbook("site.yml", "--tags", tag, "-e", json.dumps(extra))
     return result, path, marker
 
 
 def test_broken_configuration_fails_and_servers_keep_answering(
-    broken_run: tuple[subprocess.CompletedProcess[str], str, str], server: Server
+    broken_run: tuple[subprocess.CompletedProcess[str], str, str], servers: list[Server]
 ) -> None:
     result, path, marker = broken_run
     assert result.returncode != 0, result.stdout[-3000:]
-    recap = _recap(result.stdout)
+    recap = play_recap(result.stdout)
+    for server in servers:
+        _check_unharmed(server, recap, path, marker)
+
+
+def _check_unharmed(server: Server, recap: dict[str, dict[str, int]], path: str, marker: str) -> None:
     assert recap[server.container]["failed"] >= 1
     # The broken text never reached the live file ...
     assert marker not in server.host.file(path).content_string
