@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
@@ -18,8 +20,16 @@ from provisioner.problems import UsageError
 APPLY_HINT = "apply it with `mailprov deploy --tags accounts`"
 
 
+def _show(rows: list[dict[str, Any]], as_json: bool, columns: list[str],
+          cells: Callable[[dict[str, Any]], list[str]]) -> None:
+    """JSON for programs, or aligned columns on a terminal; tab-separated lines when piped."""
+    if as_json:
+        print_json(rows)
+        return
+    _table(columns, [cells(row) for row in rows])
+
+
 def _table(columns: list[str], rows: list[list[str]]) -> None:
-    """Aligned columns on a terminal; tab-separated lines when piped, for scripts."""
     console = Console()
     if not console.is_terminal:
         for row in rows:
@@ -64,14 +74,10 @@ def domain_remove(inventory_dir: Path, name: str, force: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def domain_list(inventory_dir: Path, as_json: bool) -> None:
     """List the mail domains."""
-    inventory = load_or_exit(inventory_dir)
-    if as_json:
-        print_json([{"name": d.name, "alias_domains": list(d.alias_domains), "mailboxes": len(d.mailboxes),
-                     "aliases": len(d.aliases)} for d in inventory.domains])
-        return
-    _table(["domain", "alias domains", "mailboxes", "aliases"],
-           [[d.name, ", ".join(d.alias_domains), str(len(d.mailboxes)), str(len(d.aliases))]
-            for d in inventory.domains])
+    rows = [{"name": d.name, "alias_domains": list(d.alias_domains), "mailboxes": len(d.mailboxes),
+             "aliases": len(d.aliases)} for d in load_or_exit(inventory_dir).domains]
+    _show(rows, as_json, ["domain", "alias domains", "mailboxes", "aliases"],
+          lambda r: [r["name"], ", ".join(r["alias_domains"]), str(r["mailboxes"]), str(r["aliases"])])
 
 
 @click.group()
@@ -133,12 +139,8 @@ def user_remove(inventory_dir: Path, address: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def user_list(inventory_dir: Path, as_json: bool) -> None:
     """List the mailboxes."""
-    rows = mailbox_rows(load_or_exit(inventory_dir))
-    if as_json:
-        print_json(rows)
-        return
-    _table(["mailbox", "quota", "aliases"],
-           [[r["address"], r["quota"] or "-", ", ".join(r["aliases"])] for r in rows])
+    _show(mailbox_rows(load_or_exit(inventory_dir)), as_json, ["mailbox", "quota", "aliases"],
+          lambda r: [r["address"], r["quota"] or "-", ", ".join(r["aliases"])])
 
 
 @click.group()
@@ -173,8 +175,5 @@ def alias_remove(inventory_dir: Path, source: str, target: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def alias_list(inventory_dir: Path, as_json: bool) -> None:
     """List aliases, mailbox aliases and catch-alls."""
-    rows = alias_rows(load_or_exit(inventory_dir))
-    if as_json:
-        print_json(rows)
-        return
-    _table(["source", "targets", "kind"], [[r["source"], ", ".join(r["targets"]), r["kind"]] for r in rows])
+    _show(alias_rows(load_or_exit(inventory_dir)), as_json, ["source", "targets", "kind"],
+          lambda r: [r["source"], ", ".join(r["targets"]), r["kind"]])
