@@ -59,6 +59,49 @@ def test_sender_logins() -> None:
     assert not any(key.startswith("@") for key in logins)
 
 
+# Explicit entries in an alias domain (the CLI allows them as overrides).
+OVERRIDES = [
+    {
+        "name": "example.org",
+        "alias_domains": ["example.net"],
+        "catch_all": "postmaster@example.org",
+        "mailboxes": [
+            {"address": "alice@example.org", "password": "x", "aliases": ["alice@example.net", "a@example.org"]},
+            {"address": "postmaster@example.org", "password": "y"},
+        ],
+        "aliases": [
+            {"source": "special@example.org", "targets": ["alice@example.org"]},
+            {"source": "special@example.net", "targets": ["postmaster@example.org"]},
+        ],
+    },
+]
+
+
+def _keys(text: str) -> list[str]:
+    return [line.partition(" ")[0] for line in text.splitlines() if line and not line.startswith("#")]
+
+
+def test_explicit_alias_domain_entries_win_without_duplicates() -> None:
+    text = accounts.virtual_aliases(OVERRIDES)
+    keys = _keys(text)
+    assert len(keys) == len(set(keys)), text  # postmap would warn "duplicate entry"
+    aliases = _entries(text)
+    assert aliases["special@example.net"] == "postmaster@example.org"  # the override, not special@example.org
+    assert aliases["alice@example.net"] == "alice@example.org"  # not mapped to itself
+    assert aliases["a@example.net"] == "a@example.org"
+    assert aliases["@example.net"] == "postmaster@example.org"
+
+
+def test_explicit_sender_logins_win_without_duplicates() -> None:
+    text = accounts.sender_logins(OVERRIDES)
+    keys = _keys(text)
+    assert len(keys) == len(set(keys)), text
+    logins = _entries(text)
+    assert logins["special@example.net"] == "postmaster@example.org"
+    assert logins["special@example.org"] == "alice@example.org"
+    assert logins["alice@example.net"] == "alice@example.org"
+
+
 def test_domains_and_mailboxes() -> None:
     assert accounts.virtual_mailbox_domains(DOMAINS) == "example.org OK\nother.org OK\n"
     assert accounts.virtual_alias_domains(DOMAINS) == "example.net OK\n"

@@ -45,11 +45,32 @@ def virtual_mailboxes(domains: Iterable[Domain]) -> str:
     return _lines(f"{mailbox['address']} OK" for domain in domains for mailbox in _list(domain.get("mailboxes")))
 
 
-def _virtual_aliases(domains: Iterable[Domain]) -> Iterator[str]:
+def _in_domain(address: str, domain: str) -> bool:
+    return address.rsplit("@", 1)[-1] == domain
+
+
+def _explicit_alias_keys(domains: list[Domain]) -> set[str]:
+    """Every key the inventory writes itself (mailboxes, their aliases, alias
+    sources, catch-alls). Entries generated for alias domains never repeat
+    one of these: the explicit entry wins (and postmap sees no duplicate)."""
+    keys: set[str] = set()
+    for domain in domains:
+        for mailbox in _list(domain.get("mailboxes")):
+            keys.add(mailbox["address"])
+            keys.update(_list(mailbox.get("aliases")))
+        keys.update(alias["source"] for alias in _list(domain.get("aliases")))
+        if _list(domain.get("catch_all")):
+            keys.add(f"@{domain['name']}")
+    return keys
+
+
+def _virtual_aliases(domains: list[Domain]) -> Iterator[str]:
+    explicit = _explicit_alias_keys(domains)
+    generated: set[str] = set()
     for domain in domains:
         name = domain["name"]
         catch_all = _list(domain.get("catch_all"))
-        local: list[str] = []  # every address that exists in this domain
+        local: list[str] = []  # every address of this domain itself
         yield f"# {name}"
         for mailbox in _list(domain.get("mailboxes")):
             address = mailbox["address"]
@@ -66,12 +87,20 @@ def _virtual_aliases(domains: Iterable[Domain]) -> Iterator[str]:
             yield f"@{name} {', '.join(catch_all)}"
         for alias_domain in _list(domain.get("alias_domains")):
             # One entry per address (never @alias -> @domain): unknown users
-            # of an alias domain are refused at RCPT time.
+            # of an alias domain are refused at RCPT time. Addresses already
+            # written for the alias domain (an explicit override) are skipped.
             yield f"# {alias_domain} (alias domain of {name})"
             for address in local:
-                yield f"{_rename(address, alias_domain)} {address}"
-            if catch_all:
-                yield f"@{alias_domain} {', '.join(catch_all)}"
+                if not _in_domain(address, name):
+                    continue
+                key = _rename(address, alias_domain)
+                if key not in explicit and key not in generated:
+                    generated.add(key)
+                    yield f"{key} {address}"
+            key = f"@{alias_domain}"
+            if catch_all and key not in explicit and key not in generated:
+                generated.add(key)
+                yield f"{key} {', '.join(catch_all)}"
 
 
 def virtual_aliases(domains: Iterable[Domain]) -> str:
@@ -80,6 +109,7 @@ def virtual_aliases(domains: Iterable[Domain]) -> str:
 
 def _sender_logins(domains: list[Domain]) -> Iterator[str]:
     mailboxes = {mailbox["address"] for domain in domains for mailbox in _list(domain.get("mailboxes"))}
+    every_owner: list[dict[str, list[str]]] = []
     for domain in domains:
         owners: dict[str, list[str]] = {}
         for mailbox in _list(domain.get("mailboxes")):
@@ -91,13 +121,24 @@ def _sender_logins(domains: list[Domain]) -> Iterator[str]:
             local_targets = [target for target in _list(alias.get("targets")) if target in mailboxes]
             if local_targets:
                 owners[alias["source"]] = local_targets
-        yield f"# {domain['name']}"
+        every_owner.append(owners)
+    # Keys written explicitly win over those generated for alias domains.
+    explicit = {address for owners in every_owner for address in owners}
+    generated: set[str] = set()
+    for domain, owners in zip(domains, every_owner):
+        name = domain["name"]
+        yield f"# {name}"
         for address, logins in owners.items():
             yield f"{address} {', '.join(logins)}"
         for alias_domain in _list(domain.get("alias_domains")):
-            yield f"# {alias_domain} (alias domain of {domain['name']})"
+            yield f"# {alias_domain} (alias domain of {name})"
             for address, logins in owners.items():
-                yield f"{_rename(address, alias_domain)} {', '.join(logins)}"
+                if not _in_domain(address, name):
+                    continue
+                key = _rename(address, alias_domain)
+                if key not in explicit and key not in generated:
+                    generated.add(key)
+                    yield f"{key} {', '.join(logins)}"
 
 
 def sender_logins(domains: Iterable[Domain]) -> str:
