@@ -13,6 +13,7 @@ import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass
 
+from provisioner import relay_presets
 from provisioner.logins import NoLogin, hosting_domain, login_for, split
 from provisioner.model import Inventory
 from provisioner.ports import PUBLIC_PORTS, host_ports, probe_address
@@ -43,6 +44,7 @@ class ClientSettings:
     domain: str
     incoming: tuple[Server, ...]
     outgoing: tuple[Server, ...]
+    password_hint: str = "your mailbox password (normal password authentication)"
 
 
 def client_settings(inventory: Inventory, address: str) -> ClientSettings:
@@ -61,6 +63,9 @@ def client_settings(inventory: Inventory, address: str) -> ClientSettings:
     except NoLogin as err:
         raise UnknownDomain(str(err)) from None
     if hosting_domain(inventory, domain) is None:
+        at_provider = _provider_settings(address, domain)
+        if at_provider is not None:
+            return at_provider
         names = ", ".join(d.name for d in inventory.domains) or "none"
         raise UnknownDomain(
             f"{domain} is not a mail domain of this inventory (domains: {names}; "
@@ -85,6 +90,21 @@ def client_settings(inventory: Inventory, address: str) -> ClientSettings:
         incoming=(server("imap", "imaps", "SSL"), server("pop3", "pop3s", "SSL")),
         outgoing=(server("smtp", "smtps", "SSL"), server("smtp", "submission", "STARTTLS")),
     )
+
+
+def _provider_settings(address: str, domain: str) -> ClientSettings | None:
+    """A mailbox at a known provider (gmail.com, outlook.com...): that provider's servers."""
+    found = relay_presets.client_settings_for(domain)
+    if found is None:
+        return None
+    preset, client = found
+
+    def server(protocol: str, at: relay_presets.Server) -> Server:
+        return Server(protocol, at.host, at.port, "SSL" if at.tls == "ssl" else "STARTTLS", address)
+
+    incoming = tuple(server(name, at) for name, at in (("imap", client.imap), ("pop3", client.pop3)) if at)
+    return ClientSettings(address.lower(), address.lower(), domain.lower(), incoming,
+                          (server("smtp", client.smtp),), f"{preset.password_hint} ({preset.title})")
 
 
 def render(settings: ClientSettings, fmt: str) -> str:
@@ -118,7 +138,7 @@ def as_text(settings: ClientSettings) -> str:
     lines += [
         "",
         f"Username:        {settings.username} ({owner})",
-        "Password:        your mailbox password (normal password authentication)",
+        f"Password:        {settings.password_hint}",
     ]
     return "\n".join(lines)
 
@@ -150,7 +170,7 @@ def as_autoconfig(settings: ClientSettings) -> str:
 def as_mobileconfig(settings: ClientSettings) -> str:
     """An Apple configuration profile with one IMAP account (no password in it)."""
     imap = next(s for s in settings.incoming if s.protocol == "imap")
-    smtp = next(s for s in settings.outgoing if s.security == "SSL")
+    smtp = next((s for s in settings.outgoing if s.security == "SSL"), settings.outgoing[0])
     account_uuid = str(uuid.uuid5(_UUID_NS, "account:" + settings.address)).upper()
     profile_uuid = str(uuid.uuid5(_UUID_NS, "profile:" + settings.address)).upper()
     reverse = ".".join(reversed(settings.domain.split(".")))

@@ -90,6 +90,15 @@ def test_unknown_domain_says_how_to_fix(inventory: Path) -> None:
         client_settings(load_inventory(inventory), "bob@example.com")
 
 
+@pytest.mark.parametrize("fmt", ["text", "json", "autoconfig", "mobileconfig"])
+def test_an_address_at_a_known_provider_gets_the_providers_servers(inventory: Path, fmt: str) -> None:
+    found = client_settings(load_inventory(inventory), "Someone@Gmail.com")
+    assert ("imap", "imap.gmail.com", 993, "SSL") in {(s.protocol, s.hostname, s.port, s.security) for s in found.incoming}
+    assert found.username == "someone@gmail.com"
+    assert found.password_hint.startswith("an app password")
+    assert "imap.gmail.com" in render(found, fmt)
+
+
 def test_published_ports_win(inventory: Path) -> None:
     hosts = inventory / "hosts.yml"
     hosts.write_text(
