@@ -44,7 +44,7 @@ class ClientSettings:
     domain: str
     incoming: tuple[Server, ...]
     outgoing: tuple[Server, ...]
-    password_hint: str = "your mailbox password (normal password authentication)"
+    login_hint: str = "your mailbox password (normal password authentication)"
 
 
 def client_settings(inventory: Inventory, address: str) -> ClientSettings:
@@ -138,7 +138,7 @@ def as_text(settings: ClientSettings) -> str:
     lines += [
         "",
         f"Username:        {settings.username} ({owner})",
-        f"Password:        {settings.password_hint}",
+        f"Password:        {settings.login_hint}",
     ]
     return "\n".join(lines)
 

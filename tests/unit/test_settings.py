@@ -95,7 +95,7 @@ def test_an_address_at_a_known_provider_gets_the_providers_servers(inventory: Pa
     found = client_settings(load_inventory(inventory), "Someone@Gmail.com")
     assert ("imap", "imap.gmail.com", 993, "SSL") in {(s.protocol, s.hostname, s.port, s.security) for s in found.incoming}
     assert found.username == "someone@gmail.com"
-    assert found.password_hint.startswith("an app password")
+    assert found.login_hint.startswith("an app password")
     assert "imap.gmail.com" in render(found, fmt)
 
 
