@@ -44,7 +44,9 @@ ACCOUNTS_KEY = "mail_domains"
 PASSTHROUGH_PREFIXES = (
     "ansible_", "vault_", "mailprov_", "postfix_", "dovecot_", "mail_base_", "mail_accounts_",
 )
-HOST_KEYS = {"mail_hostname", PORTS_VAR, ADDRESS_VAR}
+RELEASE_VAR = "mailprov_release"  # the Debian release `rehearse` stands the host up on
+RELEASE_VALUES = ("trixie", "bookworm")
+HOST_KEYS = {"mail_hostname", PORTS_VAR, ADDRESS_VAR, RELEASE_VAR}
 DOMAIN_KEYS = ("name", "alias_domains", "catch_all", "mailboxes", "aliases")
 MAILBOX_KEYS = ("address", "password", "quota", "aliases")
 ALIAS_KEYS = ("source", "targets")
@@ -233,6 +235,9 @@ def parse_hosts(raw: RawInventory, out: Collector) -> tuple[Host, ...]:
         if "mail_hostname" in values:
             reader.domain(values["mail_hostname"], f"{where}.mail_hostname")
         _check_host_ports(reader, values, where)
+        if RELEASE_VAR in values and values[RELEASE_VAR] not in RELEASE_VALUES:
+            reader.problem(f"{where}.{RELEASE_VAR}", f"{values[RELEASE_VAR]!r} is not a supported release",
+                           f"write one of {', '.join(RELEASE_VALUES)}")
         parsed.append(Host(str(name), dict(values)))
     return tuple(parsed)
 

@@ -23,36 +23,24 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from provisioner import container
+from provisioner.container import PODMAN_RUN_OPTS, READY_TIMEOUT, RELEASES
+from provisioner.container import ContainerError as SandboxError
 from provisioner.ports import ADDRESS_VAR, PORTS_VAR, PUBLIC_PORTS
 from provisioner.probe_account import create as create_probe_account
-from provisioner.resources import resource_path
 from provisioner.scaffold import InitRequest, write_new_inventory
 
-RELEASES = ("trixie", "bookworm")
+__all__ = ["PODMAN_RUN_OPTS", "READY_TIMEOUT", "RELEASES", "Sandbox", "SandboxError", "down", "up"]
+
 PORT_BASE = {"trixie": 14000, "bookworm": 15000}
 MAIL_HOSTNAME = "mail.sandbox.test"
 DEMO_DOMAIN = "demo.test"
 DEMO_USER = f"postmaster@{DEMO_DOMAIN}"  # made by `init`, password shown once
 PROBE_USER = f"probe@{DEMO_DOMAIN}"
 STATE_ENV = "MAILPROV_SANDBOX_DIR"
-# The container's limits must fit the host's hard limits (see harness notes).
-PODMAN_RUN_OPTS = [
-    "--runtime=runc",
-    "--ulimit",
-    "nofile=20000:20000",
-    "--ulimit",
-    "nproc=32768:32768",
-]
-READY_TIMEOUT = 60.0
-
-
-class SandboxError(Exception):
-    """Something the operator must fix (podman missing, image build failed...)."""
 
 
 @dataclass(frozen=True)
@@ -66,7 +54,7 @@ class Sandbox:
 
     @property
     def image(self) -> str:
-        return f"localhost/mailprov-debian:{self.release}"
+        return container.image_for(self.release)
 
     @property
     def state(self) -> Path:
@@ -93,7 +81,12 @@ class Sandbox:
         }
 
     def container_ports(self) -> dict[str, int]:
-        return {"ssh": 22, **PUBLIC_PORTS}
+        return dict(container.CONTAINER_PORTS)
+
+    def machine(self) -> container.Machine:
+        return container.Machine(
+            self.name, self.release, MAIL_HOSTNAME, f"mailprov.sandbox={self.release}", self.ports()
+        )
 
 
 def sandbox_for(release: str, state_root: Path | None = None) -> Sandbox:
@@ -106,102 +99,18 @@ def sandbox_for(release: str, state_root: Path | None = None) -> Sandbox:
 # -- podman ---------------------------------------------------------------
 
 
-def _podman(
-    *args: str, check: bool = True, stdin: bytes | None = None
-) -> subprocess.CompletedProcess[bytes]:
-    try:
-        result = subprocess.run(["podman", *args], capture_output=True, input=stdin, check=False)
-    except FileNotFoundError as exc:
-        raise SandboxError("podman not found (apt-get install podman runc)") from exc
-    if check and result.returncode != 0:
-        err = result.stderr.decode(errors="replace").strip().splitlines()
-        raise SandboxError(f"podman {args[0]} failed: {err[-1] if err else result.returncode}")
-    return result
-
-
 def container_state(box: Sandbox) -> str | None:
     """'running', 'exited', ... or None when there is no container."""
-    result = _podman("container", "inspect", box.name, "--format", "{{.State.Status}}", check=False)
-    return result.stdout.decode().strip() if result.returncode == 0 else None
+    return container.container_state(box.name)
 
 
 def ensure_image(box: Sandbox) -> bool:
     """Build the image with scripts/build-image.sh if missing; True if built."""
-    if _podman("image", "exists", box.image, check=False).returncode == 0:
-        return False
-    script = resource_path("scripts") / "build-image.sh"
-    result = subprocess.run(["bash", str(script), box.release], check=False)
-    if result.returncode != 0:
-        raise SandboxError(f"building {box.image} failed (see the output above)")
-    return True
-
-
-def _start_container(box: Sandbox) -> None:
-    publish = [
-        arg
-        for service, port in box.container_ports().items()
-        for arg in ("-p", f"127.0.0.1:{box.ports()[service]}:{port}")
-    ]
-    _podman(
-        "run",
-        "-d",
-        "--name",
-        box.name,
-        "--hostname",
-        MAIL_HOSTNAME,
-        "--label",
-        f"mailprov.sandbox={box.release}",
-        *PODMAN_RUN_OPTS,
-        *publish,
-        box.image,
-    )
-
-
-def _exec(box: Sandbox, *argv: str, stdin: bytes | None = None) -> bytes:
-    interactive = ["-i"] if stdin is not None else []
-    return _podman("exec", *interactive, box.name, *argv, stdin=stdin).stdout
-
-
-def _wait_ready(box: Sandbox) -> None:
-    """Until sshd runs (it generates host keys at first start)."""
-    deadline = time.monotonic() + READY_TIMEOUT
-    while time.monotonic() < deadline:
-        probe = _podman("exec", box.name, "systemctl", "is-active", "ssh", check=False)
-        if probe.stdout.strip() == b"active":
-            return
-        time.sleep(0.5)
-    raise SandboxError(f"sshd did not start in {box.name} within {READY_TIMEOUT:.0f} s")
-
-
-def _ensure_key(box: Sandbox) -> None:
-    if box.key.exists():
-        return
-    box.state.mkdir(parents=True, exist_ok=True, mode=0o700)
-    subprocess.run(
-        [
-            "ssh-keygen",
-            "-q",
-            "-t",
-            "ed25519",
-            "-N",
-            "",
-            "-C",
-            f"mailprov-{box.name}",
-            "-f",
-            str(box.key),
-        ],
-        check=True,
-    )
+    return container.ensure_image(box.release)
 
 
 def _authorize_and_pin(box: Sandbox) -> None:
-    pub = box.key.with_suffix(".pub").read_bytes()
-    _exec(box, "install", "-d", "-m", "700", "/root/.ssh")
-    _exec(box, "tee", "/root/.ssh/authorized_keys", stdin=pub)
-    _exec(box, "chmod", "600", "/root/.ssh/authorized_keys")
-    host_key = _exec(box, "cat", "/etc/ssh/ssh_host_ed25519_key.pub").decode().split()
-    line = f"[127.0.0.1]:{box.ports()['ssh']} {host_key[0]} {host_key[1]}\n"
-    box.known_hosts.write_text(line)
+    box.known_hosts.write_text(container.authorize_and_pin(box.machine(), box.key))
 
 
 # -- inventory ------------------------------------------------------------
@@ -211,13 +120,7 @@ def write_hosts(box: Sandbox) -> None:
     """hosts.yml: always rewritten (paths and ports are ours to keep right)."""
     ports = {k: v for k, v in box.ports().items() if k != "ssh"}
     # The container's host key is pinned at `up`: no blind trust on first use.
-    ssh_args = " ".join(
-        [
-            f"-o UserKnownHostsFile={box.known_hosts}",
-            "-o StrictHostKeyChecking=yes",
-            "-o IdentitiesOnly=yes",
-        ]
-    )
+    ssh_args = container.ssh_common_args(box.known_hosts)
     port_lines = "".join(f"            {k}: {v}\n" for k, v in ports.items())
     text = (
         "---\n"
@@ -283,14 +186,14 @@ class UpResult:
 
 def up(box: Sandbox) -> UpResult:
     built = ensure_image(box)
-    _ensure_key(box)
+    container.make_key(box.key, f"mailprov-{box.name}")
     state = container_state(box)
     started = state != "running"
     if state is None:
-        _start_container(box)
+        container.start(box.machine())
     elif state != "running":
-        _podman("start", box.name)
-    _wait_ready(box)
+        container.podman("start", box.name)
+    container.wait_ready(box.name)
     _authorize_and_pin(box)
     demo_password = write_inventory(box)
     return UpResult(box, built, started, demo_password)
@@ -298,7 +201,4 @@ def up(box: Sandbox) -> UpResult:
 
 def down(box: Sandbox) -> bool:
     """Remove the container (only it). False if there was none."""
-    if container_state(box) is None:
-        return False
-    _podman("rm", "-f", "-t", "10", box.name)
-    return True
+    return container.remove(box.name)

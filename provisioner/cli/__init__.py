@@ -7,6 +7,7 @@ import click
 from provisioner import __version__
 from provisioner.cli import accounts, operate, probe_account, setup
 from provisioner.cli import dns as dns_cli
+from provisioner.cli import rehearse as rehearse_cli
 from provisioner.cli import relay as relay_cli
 from provisioner.cli.common import MailprovGroup
 
@@ -27,6 +28,7 @@ main.add_command(operate.apply)
 main.add_command(operate.check)
 main.add_command(operate.settings)
 main.add_command(operate.sandbox_group)
+main.add_command(rehearse_cli.rehearse)
 main.add_command(relay_cli.relay)
 main.add_command(dns_cli.dns_command)
 main.add_command(probe_account.probe_account_group)
