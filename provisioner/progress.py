@@ -22,7 +22,10 @@ _STATS_KEYS = {
     "ignored": "ignored",
 }
 # Messages that say nothing on their own; stderr tells the real story.
-_GENERIC_MESSAGES = {"", "non-zero return code", "MODULE FAILURE", "One or more items failed"}
+# "failed to validate": a template's `validate:` command refused it; its stderr says why.
+_GENERIC_MESSAGES = {
+    "", "non-zero return code", "MODULE FAILURE", "One or more items failed", "failed to validate",
+}
 _MAX_DETAIL_LINES = 8
 
 

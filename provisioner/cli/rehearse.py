@@ -61,7 +61,7 @@ def rehearse(inventory_dir: Path, limit: str | None, keep: bool, as_json: bool, 
 def _table(result: rehearsal.Rehearsal) -> Table:
     table = Table(title="Rehearsal", title_justify="left")
     for column in ("host", "release", "container", "deploy", "changed", "checks", "result"):
-        table.add_column(column, no_wrap=column != "host")
+        table.add_column(column, no_wrap=column != "host", overflow="fold")
     for o in result.outcomes:
         deploy = "not run" if o.deploy is None else ("ok" if o.deploy_ok else "[red]failed[/]")
         changed = "-" if o.deploy is None else str(o.deploy.changed)

@@ -14,7 +14,7 @@ from click.testing import CliRunner, Result
 from provisioner import container, probe, rehearse
 from provisioner.cli import main
 from provisioner.probe_account import create as create_probe_account
-from provisioner.progress import Failure, HostCounts, Progress
+from provisioner.progress import Failure, HostCounts, Progress, failure_message
 from provisioner.runner import RunResult
 
 SECOND_HOST = """\
@@ -224,3 +224,11 @@ def test_invalid_inventory_exits_2_before_podman(inventory: Path, podman: FakePo
     (inventory / "hosts.yml").write_text("all: {}\n")
     result = invoke(inventory)
     assert result.exit_code == 2 and podman.started == []
+
+
+def test_a_refused_template_shows_the_validators_stderr() -> None:
+    res = {"failed": True, "msg": "failed to validate", "exit_status": 1, "stdout": "",
+           "stderr": "postconf: fatal: invalid smtpd_tls_security_level value: bogus\n"}
+    assert failure_message(res) == (
+        "failed to validate: postconf: fatal: invalid smtpd_tls_security_level value: bogus"
+    )
