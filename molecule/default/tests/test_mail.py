@@ -42,12 +42,29 @@ def test_submit_and_read_back(server: Server, port: int, recipient: str, owner: 
     assert f"Subject: {subject}".encode() in pop_copy
 
 
-def test_real_mailbox_wins_over_catch_all(server: Server) -> None:
+def test_mailboxes_and_aliases_win_over_catch_all(server: Server) -> None:
+    """A mailbox, an alias, a mailbox alias and alias-domain addresses: the catch-all gets none of them."""
     subject = token("no-catch-all")
+    recipients = [
+        "bob@example.test",  # mailbox
+        "team@example.test",  # alias (delivers to bob and dave)
+        "alice.alias@example.test",  # mailbox alias
+        "alice@alias.test",  # mailbox in the alias domain
+        "team@alias.test",  # alias in the alias domain
+    ]
     with server.submission(465, "alice@example.test") as smtp:
-        smtp.send_message(make_message("alice@example.test", ["bob@example.test"], subject))
+        assert smtp.send_message(make_message("alice@example.test", recipients, subject)) == {}
     assert server.imap_fetch("bob@example.test", subject) is not None
+    assert server.imap_fetch("alice@example.test", subject) is not None
     assert server.imap_fetch("carol@example.test", subject, wait=3) is None
+
+
+def test_catch_all_of_alias_domain(server: Server) -> None:
+    """unknown@alias.test reaches the catch-all of example.test (alias.test is its alias domain)."""
+    subject = token("alias-domain-catch-all")
+    with server.submission(587, "alice@example.test") as smtp:
+        assert smtp.send_message(make_message("alice@example.test", ["no-such-user@alias.test"], subject)) == {}
+    assert server.imap_fetch("carol@example.test", subject) is not None
 
 
 def test_alias_with_several_and_external_targets(server: Server) -> None:
@@ -279,14 +296,56 @@ def test_may_send_as_own_alias(server: Server) -> None:
         assert smtp.send_message(make_message("alice@alias.test", ["bob@example.test"], subject)) == {}
 
 
+@pytest.mark.parametrize("port", [587, 465])
 @pytest.mark.parametrize("sender", ["bob@example.test", "dave@other.test", "someone@external.test"])
-def test_may_not_send_as_someone_else(server: Server, sender: str) -> None:
+def test_may_not_send_as_someone_else(server: Server, port: int, sender: str) -> None:
     with (
-        server.submission(587, "alice@example.test") as smtp,
+        server.submission(port, "alice@example.test") as smtp,
         pytest.raises((smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused)) as excinfo,
     ):
         smtp.send_message(make_message(sender, ["bob@example.test"], token("spoof")))
     assert "553" in str(excinfo.value) or "not owned" in str(excinfo.value)
+
+
+def test_port_25_accepts_forwarded_mail_with_local_sender(server: Server) -> None:
+    """A mailing list or forwarder sends back mail with our own envelope sender: not refused on 25."""
+    assert server.host.check_output("postconf -h smtpd_sender_restrictions") == "reject_non_fqdn_sender"
+    smtp = server.smtp(25)
+    try:
+        smtp.ehlo()
+        code, reply = smtp.mail("alice@example.test")
+        assert code == 250, reply
+        code, reply = smtp.rcpt("dave@other.test")
+        assert code == 250, reply
+        smtp.rset()
+    finally:
+        smtp.quit()
+
+
+# Run inside the container: a client on loopback (Dovecot calls it "secured").
+LOOPBACK_IMAP = """
+import imaplib, sys
+conn = imaplib.IMAP4("127.0.0.1", 143)
+print("LOGINDISABLED" in conn.capabilities)
+print(conn.login(sys.argv[1], sys.argv[2])[0])
+conn.logout()
+"""
+
+
+def test_dovecot_lets_loopback_clients_log_in_without_tls(server: Server) -> None:
+    """What the dovecot.conf comment says: loopback counts as secured (remote clients: see above)."""
+    user = "alice@example.test"
+    result = subprocess.run(
+        ["podman", "exec", server.container, "python3", "-c", LOOPBACK_IMAP, user, PASSWORDS[user]],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "OK"]
+    conf = server.host.file("/etc/dovecot/dovecot.conf").content_string
+    assert "treats a client on the server's own IP address or loopback as secured" in conf
 
 
 @pytest.mark.parametrize("recipient", ["nobody@other.test", "nobody@other-alias.test"])
