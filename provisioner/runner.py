@@ -83,6 +83,9 @@ def ansible_env() -> dict[str, str]:
         # Our own rendering replaces Ansible's colourful stdout.
         "ANSIBLE_NOCOLOR": "1",
         "ANSIBLE_RETRY_FILES_ENABLED": "0",
+        # ansible-runner turns host key checking off unless told otherwise: a deploy that
+        # would hand root to any machine answering on the address is not one we run.
+        "ANSIBLE_HOST_KEY_CHECKING": "True",
     }
     # Without our ansible.cfg, Ansible's defaults plus the variables above still work.
     with contextlib.suppress(FileNotFoundError):

@@ -106,3 +106,15 @@ def test_run_playbook_fresh_dir_each_run(fake_runner: list[dict[str, Any]]) -> N
     run_playbook(PlaybookRun(Path("/pb/site.yml"), Path("/inv")))
     run_playbook(PlaybookRun(Path("/pb/site.yml"), Path("/inv")))
     assert fake_runner[0]["private_data_dir"] != fake_runner[1]["private_data_dir"]
+
+
+def test_host_key_checking_stays_on_through_ansible_runner(tmp_path: Path) -> None:
+    """ansible-runner sets ANSIBLE_HOST_KEY_CHECKING=False unless the env already has it."""
+    from ansible_runner.config.runner import RunnerConfig
+
+    playbook = tmp_path / "pb.yml"
+    playbook.write_text("- hosts: all\n  tasks: []\n")
+    config = RunnerConfig(private_data_dir=str(tmp_path / "run"), playbook=str(playbook),
+                          envvars=ansible_env(), suppress_env_files=True)
+    config.prepare()
+    assert config.env["ANSIBLE_HOST_KEY_CHECKING"] == "True"
