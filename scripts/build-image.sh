@@ -10,13 +10,20 @@
 # rebuild is a re-import of a few seconds; an existing image is left alone.
 #
 # Environment:
-#   MAILPROV_IMAGE_CACHE   cache folder (default: <repo>/.cache/images)
+#   MAILPROV_IMAGE_CACHE   cache folder (default: <repo>/.cache/images in a checkout,
+#                          else ${XDG_CACHE_HOME:-~/.cache}/mailprov/images)
 #   MAILPROV_MIRROR        override the Debian mirror URI (default: from apt sources)
 #   MAILPROV_IMAGE_REBUILD=1  re-import even if the image exists
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cache_dir="${MAILPROV_IMAGE_CACHE:-$repo_root/.cache/images}"
+# Installed from a wheel, this script lives inside site-packages: no place for a cache.
+if [ -f "$repo_root/pyproject.toml" ]; then
+  default_cache="$repo_root/.cache/images"
+else
+  default_cache="${XDG_CACHE_HOME:-$HOME/.cache}/mailprov/images"
+fi
+cache_dir="${MAILPROV_IMAGE_CACHE:-$default_cache}"
 # Bump when the package set or image setup below changes: invalidates caches.
 image_rev=3
 packages="python3,systemd,systemd-sysv,dbus,iproute2,procps,ca-certificates,openssh-server,python3-apt"
