@@ -64,6 +64,27 @@ def _explicit_alias_keys(domains: list[Domain]) -> set[str]:
     return keys
 
 
+def _alias_domain_lines(
+    domain: Domain, entries: list[tuple[str, str]], explicit: set[str], generated: set[str]
+) -> Iterator[str]:
+    """The domain's entries (`key value`) once more for each of its alias domains.
+
+    One entry per address, never `@alias -> @domain`: unknown users of an alias domain are
+    refused at RCPT time. Keys the inventory writes itself (an explicit override) or that were
+    already generated are skipped, so postmap never sees a duplicate.
+    """
+    name = domain["name"]
+    for alias_domain in _list(domain.get("alias_domains")):
+        yield f"# {alias_domain} (alias domain of {name})"
+        for address, value in entries:
+            if not _in_domain(address, name):
+                continue
+            key = _rename(address, alias_domain)
+            if key not in explicit and key not in generated:
+                generated.add(key)
+                yield f"{key} {value}"
+
+
 def _virtual_aliases(domains: list[Domain]) -> Iterator[str]:
     explicit = _explicit_alias_keys(domains)
     generated: set[str] = set()
@@ -85,22 +106,12 @@ def _virtual_aliases(domains: list[Domain]) -> Iterator[str]:
             local.append(alias["source"])
         if catch_all:
             yield f"@{name} {', '.join(catch_all)}"
-        for alias_domain in _list(domain.get("alias_domains")):
-            # One entry per address (never @alias -> @domain): unknown users
-            # of an alias domain are refused at RCPT time. Addresses already
-            # written for the alias domain (an explicit override) are skipped.
-            yield f"# {alias_domain} (alias domain of {name})"
-            for address in local:
-                if not _in_domain(address, name):
-                    continue
-                key = _rename(address, alias_domain)
-                if key not in explicit and key not in generated:
-                    generated.add(key)
-                    yield f"{key} {address}"
-            key = f"@{alias_domain}"
-            if catch_all and key not in explicit and key not in generated:
-                generated.add(key)
-                yield f"{key} {', '.join(catch_all)}"
+        # Mail to an alias domain's address goes to the domain's address (not straight to its
+        # targets), so one lookup chain serves both; the catch-all is repeated as it is.
+        entries = [(address, address) for address in local]
+        if catch_all:
+            entries.append((f"@{name}", ", ".join(catch_all)))
+        yield from _alias_domain_lines(domain, entries, explicit, generated)
 
 
 def virtual_aliases(domains: Iterable[Domain]) -> str:
@@ -125,20 +136,14 @@ def _sender_logins(domains: list[Domain]) -> Iterator[str]:
     # Keys written explicitly win over those generated for alias domains.
     explicit = {address for owners in every_owner for address in owners}
     generated: set[str] = set()
-    for domain, owners in zip(domains, every_owner):
+    for domain, owners in zip(domains, every_owner, strict=True):
         name = domain["name"]
         yield f"# {name}"
         for address, logins in owners.items():
             yield f"{address} {', '.join(logins)}"
-        for alias_domain in _list(domain.get("alias_domains")):
-            yield f"# {alias_domain} (alias domain of {name})"
-            for address, logins in owners.items():
-                if not _in_domain(address, name):
-                    continue
-                key = _rename(address, alias_domain)
-                if key not in explicit and key not in generated:
-                    generated.add(key)
-                    yield f"{key} {', '.join(logins)}"
+        yield from _alias_domain_lines(
+            domain, [(address, ", ".join(logins)) for address, logins in owners.items()], explicit, generated
+        )
 
 
 def sender_logins(domains: Iterable[Domain]) -> str:
