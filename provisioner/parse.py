@@ -313,15 +313,27 @@ def parse_settings(
     return Settings(hostname, tls, size, relay, dmarc)
 
 
+def _section(
+    group_vars: Mapping[str, tuple[str, Any]], key: str, what: str, allowed: tuple[str, ...], out: Collector
+) -> tuple[_Reader, Mapping[str, Any]] | None:
+    """A setting that is a mapping (mail_tls, mail_relay...), its unknown keys reported; None
+    (with a problem) when it is not a mapping."""
+    file, value = group_vars[key]
+    reader = _Reader(file, out)
+    values = reader.mapping(value, key, what)
+    if values is None:
+        return None
+    reader.known_keys(values, key, allowed)
+    return reader, values
+
+
 def _parse_tls(raw: RawInventory, group_vars: Mapping[str, tuple[str, Any]], out: Collector) -> Tls | None:
     if "mail_tls" not in group_vars:
         return Tls()
-    file, value = group_vars["mail_tls"]
-    reader = _Reader(file, out)
-    tls = reader.mapping(value, "mail_tls", "a mapping with `mode`")
-    if tls is None:
+    section = _section(group_vars, "mail_tls", "a mapping with `mode`", TLS_KEYS, out)
+    if section is None:
         return None
-    reader.known_keys(tls, "mail_tls", TLS_KEYS)
+    reader, tls = section
     mode = tls.get("mode", "selfsigned")
     if mode not in TLS_MODES:
         reader.problem("mail_tls.mode", f"{mode!r} is not a TLS mode", f"use one of {', '.join(TLS_MODES)}")
@@ -333,7 +345,7 @@ def _parse_tls(raw: RawInventory, group_vars: Mapping[str, tuple[str, Any]], out
             if not isinstance(path, str) or not path:
                 reader.problem(f"mail_tls.{key}", "required when mode is files",
                                "give the path of the PEM file on this machine")
-            elif not (raw.root / path).expanduser().is_file():
+            elif not (raw.root / path).is_file():
                 reader.problem(f"mail_tls.{key}", f"{path} does not exist",
                                "fix the path (relative paths start at the inventory folder)")
     if mode == "acme" and reader.address(tls.get("email"), "mail_tls.email") is None:
@@ -361,13 +373,11 @@ def _parse_relay(group_vars: Mapping[str, tuple[str, Any]], out: Collector) -> t
     """Whether the relay setting is valid, and the relay (None when there is none)."""
     if "mail_relay" not in group_vars or group_vars["mail_relay"][1] is None:
         return True, None
-    file, value = group_vars["mail_relay"]
-    reader = _Reader(file, out)
-    relay = reader.mapping(value, "mail_relay", "a mapping with host, port, username, password")
-    if relay is None:
-        return False, None
     before = len(out.problems)
-    reader.known_keys(relay, "mail_relay", RELAY_KEYS)
+    section = _section(group_vars, "mail_relay", "a mapping with host, port, username, password", RELAY_KEYS, out)
+    if section is None:
+        return False, None
+    reader, relay = section
     host = reader.domain(relay.get("host"), "mail_relay.host")
     # Without `tls`, port 465 means TLS from the first byte (RFC 8314) and anything else STARTTLS.
     tls = relay.get("tls", "implicit" if relay.get("port") == 465 else "starttls")
@@ -406,13 +416,11 @@ def _parse_dmarc(group_vars: Mapping[str, tuple[str, Any]], out: Collector) -> D
     """`mail_dmarc: {policy: quarantine, rua: [dmarc@example.org]}`: what `mailprov dns` proposes."""
     if "mail_dmarc" not in group_vars or group_vars["mail_dmarc"][1] is None:
         return Dmarc()
-    file, value = group_vars["mail_dmarc"]
-    reader = _Reader(file, out)
-    dmarc = reader.mapping(value, "mail_dmarc", "a mapping with policy and rua")
-    if dmarc is None:
-        return None
     before = len(out.problems)
-    reader.known_keys(dmarc, "mail_dmarc", DMARC_KEYS)
+    section = _section(group_vars, "mail_dmarc", "a mapping with policy and rua", DMARC_KEYS, out)
+    if section is None:
+        return None
+    reader, dmarc = section
     policy = dmarc.get("policy", "quarantine")
     if policy not in DMARC_POLICIES:
         reader.problem("mail_dmarc.policy", f"{policy!r} is not a DMARC policy",
