@@ -191,3 +191,25 @@ def test_alias_domains_are_added_and_removed(cli: Cli, inventory: Path) -> None:
     assert cli("domain", "remove", "example.net").exit_code == 0
     assert load_inventory(inventory).domains[0].alias_domains == ()
     assert cli("domain", "add", "example.net", "--alias-of", "nowhere.org").exit_code == 2
+
+
+def test_concurrent_edits_lose_nothing(inventory: Path) -> None:
+    """The folder lock serialises writers: every one of many simultaneous edits lands."""
+    import threading
+
+    from provisioner import accounts as edits
+    from provisioner.inventory import edit_accounts
+
+    imported = "{SHA512-CRYPT}$6$saltsalt$" + "a" * 86
+
+    def add(n: int) -> None:
+        with edit_accounts(inventory) as domains:
+            edits.add_mailbox(domains, f"user{n}@example.org", imported, None)
+
+    threads = [threading.Thread(target=add, args=(n,)) for n in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    addresses = {m.address for m in load_inventory(inventory).mailboxes}
+    assert {f"user{n}@example.org" for n in range(12)} <= addresses
