@@ -31,7 +31,7 @@ images: host-deps
 	scripts/build-image.sh $(RELEASES)
 
 lint: venv
-	ruff check provisioner tests molecule bench
+	ruff check provisioner tests molecule bench roles
 	mypy
 	yamllint -s .
 	ansible-lint --profile production roles playbooks
