@@ -7,7 +7,7 @@ import poplib
 import socket
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 
 from provisioner.probe_session import (
     BOGUS_PASSWORD,
@@ -52,6 +52,11 @@ def _imap(target: Target, implicit: bool) -> Iterator[imaplib.IMAP4]:
         client = imaplib.IMAP4(target.address, target.ports["imap"], timeout=TIMEOUT)
     with closing(client, client.logout, client.shutdown, (imaplib.IMAP4.error, OSError)):
         yield client
+
+
+def imaps(target: Target) -> AbstractContextManager[imaplib.IMAP4]:
+    """An IMAP session over TLS from the first byte, with SNI for the mail hostname."""
+    return _imap(target, implicit=True)
 
 
 def imap_banner(target: Target, *, implicit: bool) -> str:

@@ -7,7 +7,7 @@ import socket
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from email.message import EmailMessage
 
 from provisioner.probe_session import (
@@ -58,6 +58,16 @@ def _starttls(client: smtplib.SMTP, target: Target) -> None:
     # smtplib.starttls() would use the connect address as SNI; set our name.
     client._host = target.hostname  # type: ignore[attr-defined]
     client.starttls(context=target.context)
+
+
+def smtp_session(target: Target, service: str) -> AbstractContextManager[smtplib.SMTP]:
+    """An SMTP session to ``service`` (smtp, submission: plain until STARTTLS; smtps: TLS)."""
+    return _smtp(target, service)
+
+
+def starttls(client: smtplib.SMTP, target: Target) -> None:
+    """STARTTLS with SNI for the mail hostname."""
+    _starttls(client, target)
 
 
 def smtp_banner(target: Target, service: str, *, starttls: bool) -> str:

@@ -68,6 +68,8 @@ class Progress:
     hosts: dict[str, HostCounts] = field(default_factory=dict)
     failures: list[Failure] = field(default_factory=list)
     diffs: list[FileDiff] = field(default_factory=list)
+    # host -> names of the tasks (and handlers) that reported a change, in order
+    changed_tasks: dict[str, list[str]] = field(default_factory=dict)
     finished: bool = False
 
     def counts(self, host: str) -> HostCounts:
@@ -115,6 +117,7 @@ class Progress:
         counts.ok += 1
         if isinstance(res, dict) and res.get("changed"):
             counts.changed += 1
+            self.changed_tasks.setdefault(host, []).append(str(data.get("task", "")))
         self._collect_diff(host, data)
 
     def _on_skipped(self, data: dict[str, Any]) -> None:

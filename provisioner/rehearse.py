@@ -24,6 +24,7 @@ from types import FrameType
 from provisioner import container, probe
 from provisioner.ansible_args import AnsibleOptions, PlaybookRun
 from provisioner.inventory import load_inventory
+from provisioner.model import Inventory
 from provisioner.probe_account import Credentials
 from provisioner.probe_account import load as load_probe_account
 from provisioner.progress import Failure, HostCounts
@@ -133,12 +134,24 @@ def remove_all(stands: Sequence[Stand], workdir: Path) -> list[str]:
     return problems
 
 
-def deploy(overlay: Path, workdir: Path, vault: Path | None, verbosity: int, on_event: EventSink | None) -> RunResult:
+def deploy(
+    overlay: Path,
+    workdir: Path,
+    vault: Path | None,
+    verbosity: int,
+    on_event: EventSink | None,
+    *,
+    bundle: Path | None = None,
+    limit: str | None = None,
+) -> RunResult:
+    """site.yml onto the containers; ``bundle``: an earlier release's deploy files (else ours)."""
     options = AnsibleOptions(
-        extra_vars=(f"@{workdir / CONNECTION_FILE}",), verbosity=verbosity, vault_password_file=vault
+        limit=limit, extra_vars=(f"@{workdir / CONNECTION_FILE}",), verbosity=verbosity, vault_password_file=vault
     )
-    run = PlaybookRun(playbook_path("site.yml"), overlay, options)
-    return run_playbook(run, on_event=on_event, total_tasks=count_tasks(run, ansible_env()))
+    playbook = bundle / "playbooks" / "site.yml" if bundle is not None else playbook_path("site.yml")
+    run = PlaybookRun(playbook, overlay, options)
+    total = count_tasks(run, ansible_env(bundle))
+    return run_playbook(run, on_event=on_event, total_tasks=total, bundle=bundle)
 
 
 def check_hosts(overlay: Path, outcomes: Sequence[HostOutcome], creds: Credentials | None, step: Step) -> None:
@@ -153,17 +166,19 @@ def check_hosts(overlay: Path, outcomes: Sequence[HostOutcome], creds: Credentia
         by_host[target.host].checked = True
 
 
-def rehearse(
-    inventory_dir: Path,
-    *,
-    limit: str | None = None,
-    keep: bool = False,
-    verbosity: int = 0,
-    step: Step = lambda _msg: None,
-    on_event: EventSink | None = None,
-) -> Rehearsal:
-    """The whole rehearsal. Raises UsageError / ContainerError / VaultFileError /
-    ProbeAccountError before anything starts when the set-up is wrong."""
+@dataclass(frozen=True)
+class Setup:
+    """What a rehearsal needs, checked before anything starts."""
+
+    inventory_dir: Path
+    inventory: Inventory
+    stands: list[Stand]
+    vault: Path | None
+    creds: Credentials | None
+
+
+def prepare(inventory_dir: Path, limit: str | None) -> Setup:
+    """Raises UsageError / ContainerError / VaultFileError / ProbeAccountError when the set-up is wrong."""
     inventory = load_inventory(inventory_dir)
     stands = plan(inventory, limit)
     vault = find_vault_password_file(inventory_dir)  # the same lookup as `deploy`
@@ -174,25 +189,58 @@ def rehearse(
             f"containers of an earlier rehearsal exist: {', '.join(leftovers)}; "
             f"remove them with: podman rm -f {' '.join(leftovers)}"
         )
+    return Setup(inventory_dir, inventory, stands, vault, creds)
+
+
+@dataclass
+class Workspace:
+    workdir: Path  # private (0700): the inventory copy, SSH key, known_hosts
+    overlay: Path
+    kept: Path | None = None
+
+
+@contextlib.contextmanager
+def workspace(setup: Setup, keep: bool, step: Step) -> Iterator[Workspace]:
+    """The private inventory copy; on exit the containers and the copy go, unless ``keep``.
+
+    Also on failure, Ctrl-C or SIGTERM. The caller starts the containers.
+    """
     workdir = Path(tempfile.mkdtemp(prefix="mailprov-rehearse-"))  # 0700
-    outcomes = [HostOutcome(s) for s in stands]
-    result = Rehearsal(outcomes, has_probe_account=creds is not None)
+    space = Workspace(workdir, workdir / "inventory")
     try:
         with _sigterm_interrupts():
-            overlay = write_overlay(inventory_dir, workdir, stands)
-            start_containers(stands, workdir, step)
-            step("deploying site.yml to the containers")
-            result.deploy = deploy(overlay, workdir, vault, verbosity, on_event)
-            for outcome in outcomes:
-                outcome.deploy = result.deploy.progress.hosts.get(outcome.stand.host)
-                outcome.failures = [f for f in result.deploy.progress.failures if f.host == outcome.stand.host]
-            check_hosts(overlay, outcomes, creds, step)
+            write_overlay(setup.inventory_dir, workdir, setup.stands)
+            yield space
     finally:
         if keep:
-            result.kept = workdir
-            step(f"kept {', '.join(s.name for s in stands)} and {workdir} (--keep)")
+            space.kept = workdir
+            step(f"kept {', '.join(s.name for s in setup.stands)} and {workdir} (--keep)")
         else:
             step("removing the containers")
-            for problem in remove_all(stands, workdir):
+            for problem in remove_all(setup.stands, workdir):
                 step(f"could not remove {problem}")
+
+
+def rehearse(
+    inventory_dir: Path,
+    *,
+    limit: str | None = None,
+    keep: bool = False,
+    verbosity: int = 0,
+    step: Step = lambda _msg: None,
+    on_event: EventSink | None = None,
+) -> Rehearsal:
+    """The whole rehearsal. Raises (see :func:`prepare`) before anything starts when the set-up is wrong."""
+    setup = prepare(inventory_dir, limit)
+    outcomes = [HostOutcome(s) for s in setup.stands]
+    result = Rehearsal(outcomes, has_probe_account=setup.creds is not None)
+    with workspace(setup, keep, step) as space:
+        start_containers(setup.stands, space.workdir, step)
+        step("deploying site.yml to the containers")
+        result.deploy = deploy(space.overlay, space.workdir, setup.vault, verbosity, on_event)
+        for outcome in outcomes:
+            outcome.deploy = result.deploy.progress.hosts.get(outcome.stand.host)
+            outcome.failures = [f for f in result.deploy.progress.failures if f.host == outcome.stand.host]
+        check_hosts(space.overlay, outcomes, setup.creds, step)
+    result.kept = space.kept
     return result

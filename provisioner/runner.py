@@ -69,17 +69,18 @@ def find_vault_password_file(inventory: Path) -> Path | None:
     return candidate.resolve()
 
 
-def ansible_env() -> dict[str, str]:
+def ansible_env(bundle: Path | None = None) -> dict[str, str]:
     """Environment for ansible-playbook, independent of the caller's PATH.
 
     ansible-runner looks ``ansible-playbook`` up on PATH; a venv's mailprov
     run without an activated venv would get rc 127, so our interpreter's bin
-    folder goes first.
+    folder goes first. ``bundle``: a folder with another release's roles/ and
+    ansible.cfg (`rehearse --upgrade-from`); default, ours.
     """
     bindir = str(Path(sys.executable).parent)
     env = {
         "PATH": os.pathsep.join([bindir, os.environ.get("PATH", os.defpath)]),
-        "ANSIBLE_ROLES_PATH": str(resource_path("roles")),
+        "ANSIBLE_ROLES_PATH": str(bundle / "roles" if bundle is not None else resource_path("roles")),
         # Our own rendering replaces Ansible's colourful stdout.
         "ANSIBLE_NOCOLOR": "1",
         "ANSIBLE_RETRY_FILES_ENABLED": "0",
@@ -88,8 +89,11 @@ def ansible_env() -> dict[str, str]:
         "ANSIBLE_HOST_KEY_CHECKING": "True",
     }
     # Without our ansible.cfg, Ansible's defaults plus the variables above still work.
-    with contextlib.suppress(FileNotFoundError):
-        env["ANSIBLE_CONFIG"] = str(resource_path("ansible.cfg"))
+    if bundle is None:
+        with contextlib.suppress(FileNotFoundError):
+            env["ANSIBLE_CONFIG"] = str(resource_path("ansible.cfg"))
+    elif (bundle / "ansible.cfg").is_file():
+        env["ANSIBLE_CONFIG"] = str(bundle / "ansible.cfg")
     return env
 
 
@@ -135,11 +139,12 @@ def run_playbook(
     on_event: EventSink | None = None,
     keep_artifacts: bool = False,
     total_tasks: int | None = None,
+    bundle: Path | None = None,
 ) -> RunResult:
     """Run ``run`` and return Ansible's rc with the progress model.
 
     ``on_event`` is called after each event has been applied to the model
-    (the CLI uses it to refresh the live display).
+    (the CLI uses it to refresh the live display). ``bundle``: see :func:`ansible_env`.
     """
     # Heavy import: only commands that run Ansible pay for it.
     import ansible_runner  # noqa: PLC0415
@@ -159,7 +164,7 @@ def run_playbook(
             suppress_env_files=True,
             quiet=True,
             event_handler=handler,
-            envvars=ansible_env(),
+            envvars=ansible_env(bundle),
             **run.runner_kwargs(),
         )
         rc = int(result.rc) if result.rc is not None else 1

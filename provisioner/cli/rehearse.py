@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 from rich.console import Console
 from rich.table import Table
 
 from provisioner import rehearse as rehearsal
+from provisioner import upgrade_report
 from provisioner.cli.common import EXIT_FAILED, fail, inventory_option, load_or_exit, print_json
 from provisioner.container import ContainerError
 from provisioner.display import live_progress, print_report
 from provisioner.probe_account import ProbeAccountError
+from provisioner.rehearse_overlay import Stand
+from provisioner.rehearse_upgrade import upgrade_rehearsal
 from provisioner.runner import VaultFileError
 
 
@@ -23,14 +26,35 @@ from provisioner.runner import VaultFileError
 @click.option("-l", "--limit", metavar="HOSTS", help="Only these hosts (comma-separated names).")
 @click.option("--keep", is_flag=True, help="Leave the containers and the private inventory copy running.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary (for CI).")
+@click.option(
+    "--upgrade-from", "upgrade_from", metavar="REF",
+    help="Rehearse the upgrade from an earlier mailprov: a git ref (tag, branch, commit) or a .whl file.",
+)
+@click.option(
+    "--repo", type=click.Path(path_type=Path, file_okay=False), metavar="PATH",
+    help="With --upgrade-from REF: the mailprov git checkout to look REF up in (default: the one mailprov runs from).",
+)
+@click.option("--diff", "show_diff", is_flag=True, help="With --upgrade-from: show the configuration diffs.")
 @click.option("-v", "--verbose", count=True, help="More Ansible output (repeat: -vvv).")
-def rehearse(inventory_dir: Path, limit: str | None, keep: bool, as_json: bool, verbose: int) -> None:
+def rehearse(
+    *, inventory_dir: Path, limit: str | None, keep: bool, as_json: bool, upgrade_from: str | None,
+    repo: Path | None, show_diff: bool, verbose: int,
+) -> None:
     """Deploy the inventory onto throwaway local containers, one per host, and check them.
+
+    With --upgrade-from REF: deploy the earlier release first, send mail, upgrade to this
+    release, then prove the mail is readable, the checks pass and a further deploy changes
+    nothing; lists the configuration files the upgrade changed.
 
     Nothing reaches the real hosts. Exit 1 if any deploy or check fails.
     """
+    if upgrade_from is None and (repo is not None or show_diff):
+        fail("--repo and --diff only go with --upgrade-from REF")
     load_or_exit(inventory_dir)  # exit 2 with the list of problems before anything starts
     console = Console(stderr=as_json)
+    if upgrade_from is not None:
+        _upgrade(console, inventory_dir, upgrade_from, repo=repo, limit=limit, keep=keep, as_json=as_json,
+                 show_diff=show_diff, verbose=verbose)
     try:
         with live_progress(console, verbose) as sink:
             result = rehearsal.rehearse(
@@ -54,7 +78,37 @@ def rehearse(inventory_dir: Path, limit: str | None, keep: bool, as_json: bool, 
         print_json(_summary(result))
     else:
         console.print(_table(result))
-        _print_footer(console, result)
+        _print_footer(console, result.kept, [o.stand for o in result.outcomes], result.has_probe_account,
+                      result.ok)
+    sys.exit(0 if result.ok else EXIT_FAILED)
+
+
+def _upgrade(
+    console: Console, inventory_dir: Path, ref: str, *, repo: Path | None, limit: str | None, keep: bool,
+    as_json: bool, show_diff: bool, verbose: int,
+) -> NoReturn:
+    try:
+        with live_progress(console, verbose) as sink:
+            result = upgrade_rehearsal(
+                inventory_dir, ref, repo=repo, limit=limit, keep=keep, verbosity=verbose,
+                step=lambda msg: console.print(f"[dim]rehearse:[/] {msg}", highlight=False),
+                on_event=sink,
+            )
+    except (VaultFileError, ProbeAccountError) as err:
+        fail(str(err))
+    except ContainerError as err:
+        fail(str(err), EXIT_FAILED)
+    for name, run in result.runs:
+        if run.progress.failures:
+            console.print(f"[bold]{name}[/]")
+            print_report(console, run.progress, show_diffs=False)
+    upgrade_report.print_details(console, result, show_diff=show_diff)
+    if as_json:
+        print_json(upgrade_report.summary(result))
+    else:
+        console.print(upgrade_report.table(result))
+        _print_footer(console, result.kept, [o.stand for o in result.outcomes], result.has_probe_account,
+                      result.ok)
     sys.exit(0 if result.ok else EXIT_FAILED)
 
 
@@ -74,18 +128,19 @@ def _table(result: rehearsal.Rehearsal) -> Table:
     return table
 
 
-def _print_footer(console: Console, result: rehearsal.Rehearsal) -> None:
-    if not result.has_probe_account:
+def _print_footer(console: Console, kept: Path | None, stands: list[Stand], has_probe_account: bool,
+                  ok: bool) -> None:
+    if not has_probe_account:
         console.print("[red]no probe account[/]: the login checks cannot pass; run `mailprov probe-account create`")
-    if result.kept is not None:
-        console.print(f"kept (--keep): private inventory copy {result.kept / 'inventory'}")
-        for o in result.outcomes:
-            ports = ", ".join(f"{k} {v}" for k, v in o.stand.ports.items())
-            console.print(f"  {o.stand.name}: podman exec -it {o.stand.name} bash; 127.0.0.1 ports: {ports}")
-        console.print(f"  check again: mailprov check -i {result.kept / 'inventory'}")
-        names = " ".join(o.stand.name for o in result.outcomes)
-        console.print(f"  remove: podman rm -f {names} && rm -rf {result.kept}")
-    verdict = "[green]rehearsal passed[/]" if result.ok else "[bold red]rehearsal failed[/]"
+    if kept is not None:
+        console.print(f"kept (--keep): private inventory copy {kept / 'inventory'}")
+        for stand in stands:
+            ports = ", ".join(f"{k} {v}" for k, v in stand.ports.items())
+            console.print(f"  {stand.name}: podman exec -it {stand.name} bash; 127.0.0.1 ports: {ports}")
+        console.print(f"  check again: mailprov check -i {kept / 'inventory'}")
+        names = " ".join(stand.name for stand in stands)
+        console.print(f"  remove: podman rm -f {names} && rm -rf {kept}")
+    verdict = "[green]rehearsal passed[/]" if ok else "[bold red]rehearsal failed[/]"
     console.print(verdict)
 
 

@@ -13,20 +13,16 @@ Needs root, podman and the local images (built on demand).
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from rehearsal_support import mailprov, ok, operator_inventory
 
 from provisioner import rehearse
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("no_rehearsal_leftovers")]
 
-MAILPROV = str(Path(sys.executable).parent / "mailprov")
 SECOND_HOST = """\
         mail2.example.org:
           ansible_host: 198.51.100.20
@@ -36,32 +32,9 @@ SECOND_HOST = """\
 """
 
 
-def mailprov(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "MAILPROV_VAULT_PASSWORD_FILE"}
-    return subprocess.run([MAILPROV, *args], env=env, capture_output=True, text=True, timeout=1800, check=False)
-
-
-def ok(result: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
-    assert result.returncode == 0, f"rc={result.returncode}\n{result.stdout}\n{result.stderr}"
-    return result
-
-
-@pytest.fixture(scope="module", autouse=True)
-def no_leftovers() -> Iterator[None]:
-    if rehearse.leftover_containers():
-        pytest.fail(f"rehearsal containers exist already: {rehearse.leftover_containers()}")
-    yield
-    assert rehearse.leftover_containers() == []
-
-
 @pytest.fixture(scope="module")
 def two_hosts(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    inv = tmp_path_factory.mktemp("rehearse") / "inventory"
-    ok(mailprov("init", str(inv), "--domain", "example.org", "--hostname", "mail.example.org",
-                "--host", "203.0.113.10"))
-    hosts = inv / "hosts.yml"
-    hosts.write_text(hosts.read_text() + SECOND_HOST)
-    ok(mailprov("probe-account", "create", "-i", str(inv)))
+    inv = operator_inventory(tmp_path_factory.mktemp("rehearse") / "inventory", SECOND_HOST)
     ok(mailprov("validate", "-i", str(inv)))
     return inv
 

@@ -1,0 +1,65 @@
+"""Fakes for the rehearsal unit tests: podman and the playbook run, recorded."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from provisioner import container, rehearse
+from provisioner.runner import RunResult
+
+
+class FakePodman:
+    """Records what rehearse asks of podman; containers 'exist' between start and remove."""
+
+    def __init__(self) -> None:
+        self.running: set[str] = set()
+        self.started: list[container.Machine] = []
+        self.removed: list[str] = []
+        self.leftovers: list[str] = []
+
+    def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setattr(container, "ensure_image", lambda release: False)
+        monkeypatch.setattr(container, "make_key", self.make_key)
+        monkeypatch.setattr(container, "start", self.start)
+        monkeypatch.setattr(container, "wait_ready", lambda name: None)
+        monkeypatch.setattr(container, "authorize_and_pin", lambda m, key: f"[127.0.0.1]:{m.ports['ssh']} k\n")
+        monkeypatch.setattr(container, "remove", self.remove)
+        monkeypatch.setattr(container, "podman", self.podman)
+
+    def make_key(self, key: Path, comment: str) -> None:
+        key.write_text("private")
+        key.with_suffix(".pub").write_text("public")
+
+    def start(self, machine: container.Machine) -> None:
+        self.started.append(machine)
+        self.running.add(machine.name)
+
+    def remove(self, name: str) -> bool:
+        self.removed.append(name)
+        found = name in self.running
+        self.running.discard(name)
+        return found
+
+    def podman(self, *args: str, **_: Any) -> subprocess.CompletedProcess[bytes]:
+        assert args[:2] == ("ps", "-a")
+        return subprocess.CompletedProcess(args, 0, "\n".join(self.leftovers).encode(), b"")
+
+
+Deploy = Callable[..., RunResult]
+
+
+def fake_deploy(monkeypatch: pytest.MonkeyPatch, behaviour: Deploy) -> list[Any]:
+    calls: list[Any] = []
+
+    def run(run: Any, **kwargs: Any) -> RunResult:
+        calls.append(run)
+        return behaviour(run, **kwargs)
+
+    monkeypatch.setattr(rehearse, "run_playbook", run)
+    monkeypatch.setattr(rehearse, "count_tasks", lambda run, env: None)
+    return calls
