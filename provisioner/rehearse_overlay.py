@@ -66,6 +66,16 @@ class Stand:
     def mail_ports(self) -> dict[str, int]:
         return {k: v for k, v in self.ports.items() if k != "ssh"}
 
+    def describe(self) -> dict[str, Any]:
+        """For the JSON summaries."""
+        return {
+            "host": self.host,
+            "release": self.release,
+            "container": self.name,
+            "hostname": self.hostname,
+            "ports": dict(self.ports),
+        }
+
 
 def ports_for(index: int) -> dict[str, int]:
     """Published ports of host number ``index``; distinct for every service and host."""

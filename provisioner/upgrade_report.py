@@ -139,11 +139,7 @@ def _change_json(change: FileChange, with_diff: bool) -> dict[str, Any]:
 def _host_json(o: UpgradeOutcome, with_diff: bool) -> dict[str, Any]:
     checks = o.checks
     return {
-        "host": o.stand.host,
-        "release": o.stand.release,
-        "container": o.stand.name,
-        "hostname": o.stand.hostname,
-        "ports": dict(o.stand.ports),
+        **o.stand.describe(),
         "ok": o.ok,
         "old_converge": _converge_json(o.old),
         "mail": {

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import click
 from rich.console import Console
@@ -16,9 +17,10 @@ from provisioner.cli.common import EXIT_FAILED, fail, inventory_option, load_or_
 from provisioner.container import ContainerError
 from provisioner.display import live_progress, print_report
 from provisioner.probe_account import ProbeAccountError
+from provisioner.rehearse import Step
 from provisioner.rehearse_overlay import Stand
-from provisioner.rehearse_upgrade import upgrade_rehearsal
-from provisioner.runner import VaultFileError
+from provisioner.rehearse_upgrade import UpgradeRehearsal, upgrade_rehearsal
+from provisioner.runner import EventSink, VaultFileError
 
 
 @click.command()
@@ -53,60 +55,49 @@ def rehearse(
     load_or_exit(inventory_dir)  # exit 2 with the list of problems before anything starts
     console = Console(stderr=as_json)
     if upgrade_from is not None:
-        _upgrade(console, inventory_dir, upgrade_from, repo=repo, limit=limit, keep=keep, as_json=as_json,
-                 show_diff=show_diff, verbose=verbose)
-    try:
-        with live_progress(console, verbose) as sink:
-            result = rehearsal.rehearse(
-                inventory_dir,
-                limit=limit,
-                keep=keep,
-                verbosity=verbose,
-                step=lambda msg: console.print(f"[dim]rehearse:[/] {msg}", highlight=False),
-                on_event=sink,
-            )
-    except (VaultFileError, ProbeAccountError) as err:
-        fail(str(err))
-    except ContainerError as err:
-        fail(str(err), EXIT_FAILED)
+        upgraded = _run(console, verbose, lambda step, sink: upgrade_rehearsal(
+            inventory_dir, upgrade_from, repo=repo, limit=limit, keep=keep, verbosity=verbose, step=step,
+            on_event=sink,
+        ))
+        for name, run in upgraded.runs:
+            if run.progress.failures:
+                console.print(f"[bold]{name}[/]")
+                print_report(console, run.progress, show_diffs=False)
+        upgrade_report.print_details(console, upgraded, show_diff=show_diff)
+        _finish(console, as_json, upgrade_report.summary(upgraded), upgrade_report.table(upgraded), upgraded)
+    result = _run(console, verbose, lambda step, sink: rehearsal.rehearse(
+        inventory_dir, limit=limit, keep=keep, verbosity=verbose, step=step, on_event=sink,
+    ))
     if result.deploy is not None:
         print_report(console, result.deploy.progress, show_diffs=False)
     for outcome in result.outcomes:
         for check in outcome.checks_failed:
             console.print(f"[bold red]CHECK FAILED[/] [bold]{outcome.stand.host}[/]  {check.name}: {check.detail}")
-    if as_json:
-        print_json(_summary(result))
-    else:
-        console.print(_table(result))
-        _print_footer(console, result.kept, [o.stand for o in result.outcomes], result.has_probe_account,
-                      result.ok)
-    sys.exit(0 if result.ok else EXIT_FAILED)
+    _finish(console, as_json, _summary(result), _table(result), result)
 
 
-def _upgrade(
-    console: Console, inventory_dir: Path, ref: str, *, repo: Path | None, limit: str | None, keep: bool,
-    as_json: bool, show_diff: bool, verbose: int,
-) -> NoReturn:
+R = TypeVar("R", rehearsal.Rehearsal, UpgradeRehearsal)
+
+
+def _run(console: Console, verbose: int, call: Callable[[Step, EventSink], R]) -> R:
+    """``call`` with live progress; the set-up errors it raises before anything starts end here."""
     try:
         with live_progress(console, verbose) as sink:
-            result = upgrade_rehearsal(
-                inventory_dir, ref, repo=repo, limit=limit, keep=keep, verbosity=verbose,
-                step=lambda msg: console.print(f"[dim]rehearse:[/] {msg}", highlight=False),
-                on_event=sink,
-            )
+            return call(lambda msg: console.print(f"[dim]rehearse:[/] {msg}", highlight=False), sink)
     except (VaultFileError, ProbeAccountError) as err:
         fail(str(err))
     except ContainerError as err:
         fail(str(err), EXIT_FAILED)
-    for name, run in result.runs:
-        if run.progress.failures:
-            console.print(f"[bold]{name}[/]")
-            print_report(console, run.progress, show_diffs=False)
-    upgrade_report.print_details(console, result, show_diff=show_diff)
+
+
+def _finish(
+    console: Console, as_json: bool, summary: dict[str, Any], table: Table,
+    result: rehearsal.Rehearsal | UpgradeRehearsal,
+) -> NoReturn:
     if as_json:
-        print_json(upgrade_report.summary(result))
+        print_json(summary)
     else:
-        console.print(upgrade_report.table(result))
+        console.print(table)
         _print_footer(console, result.kept, [o.stand for o in result.outcomes], result.has_probe_account,
                       result.ok)
     sys.exit(0 if result.ok else EXIT_FAILED)
@@ -151,11 +142,7 @@ def _summary(result: rehearsal.Rehearsal) -> dict[str, Any]:
         "kept": str(result.kept) if result.kept is not None else None,
         "hosts": [
             {
-                "host": o.stand.host,
-                "release": o.stand.release,
-                "container": o.stand.name,
-                "hostname": o.stand.hostname,
-                "ports": dict(o.stand.ports),
+                **o.stand.describe(),
                 "ok": o.ok,
                 "deploy": {
                     "ok": o.deploy_ok,
