@@ -44,8 +44,8 @@ class Source:
     @property
     def label(self) -> str:
         if self.kind == "git":
-            short = (self.commit or "")[:12]
-            return self.ref if self.ref.startswith(short) else f"{self.ref} ({short})"
+            commit = self.commit or ""
+            return commit[:12] if commit.startswith(self.ref) else f"{self.ref} ({commit[:12]})"
         return f"wheel {self.wheel.name if self.wheel else self.ref}"
 
 

@@ -31,6 +31,9 @@ def test_failed_run_counts_match_ansible_recap() -> None:
     assert progress.hosts["web3"].failed == 1
     # every host has failed before "Config file": it never starts
     assert progress.tasks_started == 6
+    # names of changed tasks, per host (what `rehearse --upgrade-from` lists when not idempotent)
+    assert progress.changed_tasks == {"web1": ["Always changed"], "web3": ["Always changed"],
+                                      "web2": ["Always changed"]}
 
 
 def test_failures_name_host_task_and_message() -> None:

@@ -59,6 +59,15 @@ def test_env_puts_our_interpreter_first_on_path() -> None:
     assert env["PATH"].split(":")[0] == str(Path(sys.executable).parent)
 
 
+def test_env_of_an_earlier_release_uses_its_roles_and_config(tmp_path: Path) -> None:
+    (tmp_path / "roles").mkdir()
+    assert ansible_env(tmp_path)["ANSIBLE_ROLES_PATH"] == str(tmp_path / "roles")
+    assert "ANSIBLE_CONFIG" not in ansible_env(tmp_path)  # it shipped none: not ours either
+    (tmp_path / "ansible.cfg").write_text("[defaults]\n")
+    assert ansible_env(tmp_path)["ANSIBLE_CONFIG"] == str(tmp_path / "ansible.cfg")
+    assert ansible_env()["ANSIBLE_ROLES_PATH"] != str(tmp_path / "roles")
+
+
 @pytest.fixture
 def fake_runner(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     """Stub ``ansible_runner.run``: record its arguments and the data dir as it was then."""

@@ -60,7 +60,7 @@ def test_a_commit_and_a_branch_resolve(repo: Path) -> None:
     assert resolve(head[:10], repo).commit == head
     branch = git(repo, "rev-parse", "--abbrev-ref", "HEAD")
     assert resolve(branch, repo).commit == head
-    assert resolve(head, repo).label == head
+    assert resolve(head, repo).label == resolve(head[:7], repo).label == head[:12]
 
 
 def test_a_release_without_ansible_cfg_still_extracts(repo: Path, tmp_path: Path) -> None:
