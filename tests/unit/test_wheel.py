@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from provisioner.upgrade_source import extract, resolve
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -35,3 +37,14 @@ def test_wheel_installs_into_a_clean_venv_and_runs_from_any_directory(tmp_path: 
                    cwd=elsewhere, check=True, capture_output=True)
     checked = subprocess.run([mailprov, "validate", "-i", "inv"], cwd=elsewhere, capture_output=True, text=True)
     assert checked.returncode == 0, checked.stderr
+    # An installed wheel has no git history: a ref is refused before anything starts, with the way out.
+    refused = subprocess.run([mailprov, "rehearse", "-i", "inv", "--upgrade-from", "HEAD"], cwd=elsewhere,
+                             capture_output=True, text=True)
+    assert refused.returncode == 2, refused.stderr
+    assert "installed package, not a git checkout" in refused.stderr and ".whl" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    # ... while this very wheel is a release to upgrade from.
+    source = resolve(str(wheel))
+    bundle = extract(source, tmp_path / "bundle")
+    assert (bundle / "playbooks" / "site.yml").is_file() and (bundle / "roles" / "postfix" / "tasks").is_dir()
+    assert (bundle / "ansible.cfg").is_file() and not (bundle / "inventories").exists()
