@@ -120,20 +120,16 @@ class UpgradeRehearsal:
         return bool(self.outcomes) and all(o.ok for o in self.outcomes)
 
 
-def _record(result: RunResult, outcomes: Sequence[UpgradeOutcome], pick: str, hosts: Sequence[str]) -> None:
+def _per_host(result: RunResult, hosts: Sequence[str]) -> dict[str, Converge]:
     progress = result.progress
-    for o in outcomes:
-        if o.stand.host not in hosts:
-            continue
-        setattr(
-            o,
-            pick,
-            Converge(
-                progress.hosts.get(o.stand.host),
-                [f for f in progress.failures if f.host == o.stand.host],
-                list(progress.changed_tasks.get(o.stand.host, [])),
-            ),
+    return {
+        host: Converge(
+            progress.hosts.get(host),
+            [f for f in progress.failures if f.host == host],
+            list(progress.changed_tasks.get(host, [])),
         )
+        for host in hosts
+    }
 
 
 class _Phases:
@@ -148,16 +144,17 @@ class _Phases:
         self.targets = {t.host: t for t in probe.targets(load_inventory(space.overlay), None)}
         self.before: dict[str, Snapshot] = {}
 
-    def converge(self, name: str, pick: str, hosts: list[str], bundle: Path | None) -> None:
+    def converge(self, name: str, hosts: list[str], bundle: Path | None) -> dict[str, Converge]:
+        """site.yml on ``hosts`` (none: not run); what it did on each."""
         if not hosts:
-            return
+            return {}
         self.step(f"{name}: site.yml on {', '.join(hosts)}")
         run = deploy(
             self.space.overlay, self.space.workdir, self.setup.vault, self.verbosity, self.on_event,
             bundle=bundle, limit=",".join(hosts),
         )
         self.result.runs.append((name, run))
-        _record(run, self.result.outcomes, pick, hosts)
+        return _per_host(run, hosts)
 
     def send_mail(self, boxes: list[Credentials], o: UpgradeOutcome) -> None:
         target = self.targets[o.stand.host]
@@ -204,8 +201,9 @@ def upgrade_rehearsal(
 
 def _run_phases(phases: _Phases, boxes: list[Credentials], bundle: Path) -> None:
     outcomes = phases.result.outcomes
-    phases.converge("old converge", "old", [o.stand.host for o in outcomes], bundle)
+    old = phases.converge("old converge", [o.stand.host for o in outcomes], bundle)
     for o in outcomes:
+        o.old = old.get(o.stand.host, o.old)
         if o.old.ok:
             if boxes:
                 phases.send_mail(boxes, o)
@@ -213,8 +211,9 @@ def _run_phases(phases: _Phases, boxes: list[Credentials], bundle: Path) -> None
                 o.mail_errors.append("the inventory has no mailbox to send to")
             if o.mail_ok and (snap := phases.snapshot(o)) is not None:
                 phases.before[o.stand.host] = snap
-    phases.converge("new converge", "new", [h for h in phases.before], None)
+    new = phases.converge("new converge", list(phases.before), None)
     for o in outcomes:
+        o.new = new.get(o.stand.host, o.new)
         if not o.new.ok:
             continue
         after = phases.snapshot(o)
@@ -228,4 +227,6 @@ def _run_phases(phases: _Phases, boxes: list[Credentials], bundle: Path) -> None
     check_hosts(phases.space.overlay, checked, phases.setup.creds, phases.step)
     for host_checks in checked:
         next(o for o in outcomes if o.stand is host_checks.stand).checks = host_checks
-    phases.converge("idempotence", "again", [o.stand.host for o in outcomes if o.new.ok], None)
+    again = phases.converge("idempotence", [o.stand.host for o in outcomes if o.new.ok], None)
+    for o in outcomes:
+        o.again = again.get(o.stand.host, o.again)

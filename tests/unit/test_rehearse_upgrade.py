@@ -44,22 +44,23 @@ def old_wheel(tmp_path: Path) -> Path:
     return path
 
 
-def converges(*, old_fails: bool = False, again_changes: int = 0) -> Any:
-    """old converge, new converge, idempotence: per call, what Ansible reports."""
+def converges(*, old_fails: str | None = None, again_changes: int = 0) -> Any:
+    """old converge, new converge, idempotence: per call, what Ansible reports for the hosts it ran on."""
     calls: list[dict[str, Any]] = []
 
     def behaviour(run: Any, **kwargs: Any) -> RunResult:
         calls.append({"playbook": run.playbook, "bundle": kwargs.get("bundle"), "limit": run.options.limit})
         progress = Progress()
         phase = len(calls)
-        failed = old_fails and phase == 1
-        changed = {1: 25, 2: 3, 3: again_changes}[phase]
-        progress.hosts[HOST] = HostCounts(ok=30, changed=changed, failed=int(failed))
-        if failed:
-            progress.failures.append(Failure(HOST, "postfix : Install", "no package"))
-        if changed and phase == 3:
-            progress.changed_tasks[HOST] = ["dovecot : Write dovecot.conf"]
-        return RunResult(rc=2 if failed else 0, progress=progress)
+        for host in run.options.limit.split(","):
+            failed = old_fails == host and phase == 1
+            changed = {1: 25, 2: 3, 3: again_changes}[phase]
+            progress.hosts[host] = HostCounts(ok=30, changed=changed, failed=int(failed))
+            if failed:
+                progress.failures.append(Failure(host, "postfix : Install", "no package"))
+            if changed and phase == 3:
+                progress.changed_tasks[host] = ["dovecot : Write dovecot.conf"]
+        return RunResult(rc=2 if old_fails and phase == 1 else 0, progress=progress)
 
     behaviour.calls = calls  # type: ignore[attr-defined]
     return behaviour
@@ -167,7 +168,7 @@ def test_lost_mail_and_a_changing_third_converge_fail_it_and_say_what(
 def test_a_failed_old_converge_stops_that_host_there(
     probed: Path, old_wheel: Path, podman: FakePodman, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    behaviour = converges(old_fails=True)
+    behaviour = converges(old_fails=HOST)
     fake_deploy(monkeypatch, behaviour)
     logins = fake_mail(monkeypatch)
     fake_snapshots(monkeypatch)
@@ -177,6 +178,30 @@ def test_a_failed_old_converge_stops_that_host_there(
     assert len(behaviour.calls) == 1 and logins == []
     assert "FAILED mail.example.org  postfix : Install" in result.output and "no package" in result.output
     assert podman.running == set()
+
+
+def test_a_host_that_fails_does_not_hold_back_the_others(
+    probed: Path, old_wheel: Path, podman: FakePodman, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hosts = probed / "hosts.yml"
+    hosts.write_text(hosts.read_text() + "        mail2.example.org:\n          mail_hostname: mail2.example.org\n")
+    behaviour = converges(old_fails=HOST)
+    fake_deploy(monkeypatch, behaviour)
+    monkeypatch.setattr(upgrade_mail, "send", lambda target, boxes: ([upgrade_mail.Sent(boxes[0].address, "<1@x>")], []))
+    monkeypatch.setattr(upgrade_mail, "readable", lambda target, boxes, sent, timeout=0: ({"<1@x>"}, []))
+    fake_snapshots(monkeypatch)
+    passing_checks(monkeypatch)
+    result = CliRunner().invoke(main, ["rehearse", "-i", str(probed), "--upgrade-from", str(old_wheel), "--json"],
+                                catch_exceptions=False)
+    assert result.exit_code == 1
+    assert [c["limit"] for c in behaviour.calls] == [f"{HOST},mail2.example.org", "mail2.example.org",
+                                                      "mail2.example.org"]
+    by_host = {h["host"]: h for h in json.loads(result.stdout)["hosts"]}
+    assert by_host["mail2.example.org"]["ok"] is True
+    failed = by_host[HOST]
+    assert failed["ok"] is False and failed["old_converge"]["failures"] == [{"task": "postfix : Install",
+                                                                            "message": "no package"}]
+    assert not failed["new_converge"]["ran"] and not failed["checks"]["run"] and not failed["idempotence"]["ran"]
 
 
 @pytest.mark.parametrize(
