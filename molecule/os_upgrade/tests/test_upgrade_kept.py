@@ -8,6 +8,7 @@ import json
 import re
 from typing import Any
 
+import pytest
 from conftest import Server, make_message, token
 from upgrade_mail import FOLDER, SIEVE_FOLDER, SIEVE_SUBJECT, SIEVE_USER, mailbox_state
 
@@ -25,6 +26,25 @@ def test_packages_fully_configured(server: Server) -> None:
     assert server.host.check_output("dpkg --audit") == ""
     assert not server.host.file("/usr/sbin/policy-rc.d").exists
     assert "bookworm" not in server.host.file("/etc/apt/sources.list.d/debian.sources").content_string
+
+
+@pytest.mark.parametrize(
+    ("identifier", "started", "version"),
+    [
+        pytest.param("postfix/master", r"daemon started -- version (\S+),", "3.10.", id="postfix"),
+        pytest.param("dovecot", r"Dovecot v(\S+) .*starting up", "2.4.", id="dovecot"),
+    ],
+)
+def test_new_versions_run(server: Server, identifier: str, started: str, version: str) -> None:
+    """Not bookworm's Postfix master or Dovecot running on; Dovecot 2.4 never tried the 2.3 configuration."""
+    log = server.host.check_output(f"journalctl --no-pager -o cat -t {identifier}")
+    versions = re.findall(started, log)
+    assert versions and versions[-1].startswith(version), versions
+    assert "Unknown setting" not in log
+
+
+def test_no_failed_units(server: Server) -> None:
+    assert server.host.check_output("systemctl list-units --failed --plain --no-legend") == ""
 
 
 def test_messages_kept_with_uids_and_flags(server: Server, record: dict[str, Any]) -> None:
