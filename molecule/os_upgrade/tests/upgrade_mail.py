@@ -109,7 +109,9 @@ def mailbox_state(target: Server, user: str) -> dict[str, Any]:
         flags = re.search(rb"FLAGS \(([^)]*)\)", meta)
         assert uid is not None and flags is not None, meta
         message_id = header.decode().partition(":")[2].strip()
-        messages[message_id] = {"uid": int(uid.group(1)), "flags": sorted(flags.group(1).decode().split())}
+        # \Recent belongs to one session, not to the message.
+        kept = sorted(flag for flag in flags.group(1).decode().split() if flag != "\\Recent")
+        messages[message_id] = {"uid": int(uid.group(1)), "flags": kept}
     pop = target.pop3s(user)
     try:
         _, lines, _ = pop.uidl()
