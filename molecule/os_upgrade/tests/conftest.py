@@ -18,16 +18,7 @@ MOLECULE = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(MOLECULE / "shared"))
 # After this folder: its conftest and modules win over the default scenario's.
 sys.path.append(str(MOLECULE / "default" / "tests"))
-from mail_clients import (  # noqa: E402
-    HOSTNAME,
-    LOCALHOST,
-    PASSWORDS,
-    TIMEOUT,
-    ManageSieve,
-    Server,
-    make_message,
-    token,
-)
+from mail_clients import HOSTNAME, LOCALHOST, PASSWORDS, TIMEOUT, ManageSieve, Server, make_message, token  # noqa: E402
 from upgrade_mail import load_record  # noqa: E402
 from upgrade_mail import server as upgraded_server  # noqa: E402
 
