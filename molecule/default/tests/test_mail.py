@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import base64
-import contextlib
 import imaplib
 import json
 import poplib
 import re
 import smtplib
-import socket
-import ssl
 import subprocess
 import time
 
 import pytest
-from conftest import LOCALHOST, PASSWORDS, TIMEOUT, Server, make_message, token
+from conftest import LOCALHOST, PASSWORDS, TIMEOUT, ManageSieve, Server, make_message, token
 
 # (recipient as sent, mailbox that must receive it)
 DELIVERIES = [
@@ -107,54 +104,6 @@ def test_special_use_folders(server: Server) -> None:
 
 
 # --- Sieve over ManageSieve -------------------------------------------------
-
-
-class ManageSieve:
-    """Just enough of RFC 5804 for the test."""
-
-    def __init__(self, server: Server) -> None:
-        self.sock: socket.socket | ssl.SSLSocket = socket.create_connection(
-            (LOCALHOST, server.port(4190)), timeout=TIMEOUT
-        )
-        self.file = self.sock.makefile("rb")
-        self.server = server
-        self.capabilities = self.response()
-
-    def response(self) -> list[bytes]:
-        lines: list[bytes] = []
-        while True:
-            line = self.file.readline()
-            if not line:
-                raise ConnectionError("ManageSieve connection closed")
-            if line.startswith((b"OK", b"NO", b"BYE")):
-                if not line.startswith(b"OK"):
-                    raise RuntimeError(line.decode(errors="replace"))
-                return lines
-            lines.append(line)
-
-    def command(self, text: bytes) -> list[bytes]:
-        self.sock.sendall(text + b"\r\n")
-        return self.response()
-
-    def starttls(self) -> None:
-        self.command(b"STARTTLS")
-        self.sock = self.server.tls.wrap_socket(self.sock)
-        self.file = self.sock.makefile("rb")
-        self.capabilities = self.response()
-
-    def authenticate(self, user: str, password: str) -> None:
-        blob = base64.b64encode(f"\0{user}\0{password}".encode()).decode()
-        self.command(f'AUTHENTICATE "PLAIN" "{blob}"'.encode())
-
-    def putscript(self, name: str, script: str) -> None:
-        data = script.encode()
-        self.command(f'PUTSCRIPT "{name}" {{{len(data)}+}}\r\n'.encode() + data)
-        self.command(f'SETACTIVE "{name}"'.encode())
-
-    def close(self) -> None:
-        with contextlib.suppress(RuntimeError, ConnectionError, OSError):
-            self.command(b"LOGOUT")
-        self.sock.close()
 
 
 SIEVE_SCRIPT = """require ["fileinto", "mailbox"];
