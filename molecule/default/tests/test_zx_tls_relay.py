@@ -5,7 +5,12 @@ bookworm is given a key that does not match its certificate and a
 certificate for another name (both refused before anything goes live), then
 a relay for all mail. The last test restores the inventory's state
 (selfsigned, no relay). Named test_zx_* to run before test_zy/test_zz.
-Nothing is sent anywhere: the relay settings are only rendered and read back."""
+
+trixie's relay is real: a provider's server (relay_provider.py) shares its
+network namespace and listens on 127.0.0.1:2465, so mail from example.test
+really goes out through it, authenticated and DKIM-signed. Nothing else is
+sent anywhere (direct delivery stays deferred; bookworm's relay is only
+rendered and read back)."""
 
 from __future__ import annotations
 
@@ -19,9 +24,23 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import dkim
 import pytest
+import relay_provider
 import testinfra
-from conftest import HOSTNAME, LOCALHOST, PORT_BASE, _inventory, play_recap, playbook
+from conftest import (
+    HOSTNAME,
+    LOCALHOST,
+    PORT_BASE,
+    _inventory,
+    _server,
+    dkim_dnsfunc,
+    mailprov_dns,
+    make_message,
+    play_recap,
+    playbook,
+    token,
+)
 
 TRIXIE = "mailprov-molecule-trixie"
 BOOKWORM = "mailprov-molecule-bookworm"
@@ -29,6 +48,8 @@ RELAY_USER = "relay-user@example.test"
 RELAY_PASSWORD = "relay-Secret-1"  # a test value; must never show in the output
 # Tests never send mail anywhere: the relay transports stay deferred too.
 DEFER = {"postfix_extra_config": {"defer_transports": "smtp relaysmtps"}}
+# trixie's relay leads to the provider's container: only direct delivery waits.
+DEFER_DIRECT = {"postfix_extra_config": {"defer_transports": "smtp"}}
 RELAY_SOME = {
     "provider": "fastmail",
     "host": "127.0.0.1",
@@ -115,15 +136,18 @@ def runs() -> Iterator[dict[str, Any]]:
     folder = Path(_inventory()) / "tls-test"
     _make_pairs(folder)
     try:
-        with ThreadPoolExecutor(max_workers=2) as pool:
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            provider = pool.submit(relay_provider.start, TRIXIE, RELAY_USER, RELAY_PASSWORD)
             trixie = pool.submit(
-                _run, TRIXIE, extra={**_files("good.crt", "good.key"), **DEFER, "mail_relay": RELAY_SOME}
+                _run, TRIXIE, extra={**_files("good.crt", "good.key"), **DEFER_DIRECT, "mail_relay": RELAY_SOME}
             )
             bookworm = pool.submit(_bookworm_runs, folder)
             result = {"trixie": trixie.result(), **bookworm.result(), "folder": folder}
+            provider.result()
         yield result
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+        relay_provider.remove()
 
 
 def _ok(result: subprocess.CompletedProcess[str]) -> None:
@@ -181,6 +205,23 @@ def test_relay_for_some_sender_domains_with_implicit_tls(runs: dict[str, Any]) -
     assert host.check_output("postconf -P relaysmtps/unix/smtp_tls_wrappermode").endswith("= yes")
     assert host.check_output("postconf -P relaysmtps/unix/smtp_tls_security_level").endswith("= encrypt")
     _check_credentials(host, nexthop)
+
+
+def test_relayed_mail_arrives_authenticated_and_signed(runs: dict[str, Any]) -> None:
+    """alice@example.test writes to an outside address: the provider gets it over TLS, after
+    AUTH as the relay user, with a DKIM signature that verifies against `mailprov dns`."""
+    _ok(runs["trixie"])
+    server = _server("trixie")
+    tag = token("relayed")
+    msg = make_message("alice@example.test", ["someone@external.test"], tag)
+    with server.submission(587, "alice@example.test") as session:
+        session.send_message(msg)
+    arrived = relay_provider.received(tag)
+    assert arrived is not None, "the message did not reach the provider"
+    headers = arrived.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+    assert b"with ESMTPSA" in headers  # authenticated submission (RFC 3848)
+    assert b"mail.example.test" in headers
+    assert dkim.verify(arrived, dnsfunc=dkim_dnsfunc(mailprov_dns(TRIXIE)))
 
 
 def test_relay_for_all_mail_on_465_is_implicit_tls(runs: dict[str, Any]) -> None:
