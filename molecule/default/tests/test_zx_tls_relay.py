@@ -32,8 +32,8 @@ from conftest import (
     HOSTNAME,
     LOCALHOST,
     PORT_BASE,
+    Server,
     _inventory,
-    _server,
     dkim_dnsfunc,
     mailprov_dns,
     make_message,
@@ -211,7 +211,10 @@ def test_relayed_mail_arrives_authenticated_and_signed(runs: dict[str, Any]) -> 
     """alice@example.test writes to an outside address: the provider gets it over TLS, after
     AUTH as the relay user, with a DKIM signature that verifies against `mailprov dns`."""
     _ok(runs["trixie"])
-    server = _server("trixie")
+    # The server now presents the test CA's certificate (files mode above).
+    context = ssl.create_default_context(cafile=str(runs["folder"] / "ca.crt"))
+    context.check_hostname = False
+    server = Server(release="trixie", host=_host(TRIXIE), tls=context)
     tag = token("relayed")
     msg = make_message("alice@example.test", ["someone@external.test"], tag)
     with server.submission(587, "alice@example.test") as session:
