@@ -34,6 +34,7 @@ from conftest import (
     PORT_BASE,
     Server,
     _inventory,
+    _server,
     dkim_dnsfunc,
     mailprov_dns,
     make_message,
@@ -59,6 +60,7 @@ RELAY_SOME = {
     "password": RELAY_PASSWORD,
     "sender_domains": ["example.test", "alias.test"],
 }
+ROTATED = {"mail_dkim": {"selector": "mail2"}}
 # Port 465 without `tls`: implicit TLS.
 RELAY_ALL = {"host": "127.0.0.1", "port": 465, "username": RELAY_USER, "password": RELAY_PASSWORD}
 
@@ -122,7 +124,8 @@ def _bookworm_runs(folder: Path) -> dict[str, Any]:
     served_stray = _served_cert("bookworm", 993)
     other = _run(BOOKWORM, "--tags", "base", extra=_files("other.crt", "other.key"))
     after_other = host.file(f"/etc/mailprov/tls/{HOSTNAME}.crt").content_string
-    relay = _run(BOOKWORM, "--tags", "postfix", extra={**DEFER, "mail_relay": RELAY_ALL})
+    # The DKIM key rotation rides along (a new selector: new keys, signing switches).
+    relay = _run(BOOKWORM, "--tags", "postfix,rspamd", extra={**DEFER, "mail_relay": RELAY_ALL, **ROTATED})
     return {
         "before": before,
         "stray": (stray, after_stray, served_stray),
@@ -239,6 +242,26 @@ def test_relay_for_all_mail_on_465_is_implicit_tls(runs: dict[str, Any]) -> None
     _check_credentials(host, "[127.0.0.1]:465")
 
 
+def test_a_new_dkim_selector_rotates_the_keys(runs: dict[str, Any]) -> None:
+    """New keys under the new selector, signing switches to them, the old key files stay."""
+    _ok(runs["relay"])
+    host = _host(BOOKWORM)
+    assert host.file("/var/lib/rspamd/dkim/example.test.mail2.key").mode == 0o600
+    assert host.file("/var/lib/rspamd/dkim/example.test.mail.key").exists
+    assert 'selector = "mail2";' in host.file("/etc/rspamd/local.d/dkim_signing.conf").content_string
+    server = _server("bookworm")
+    tag = token("rotated")
+    msg = make_message("alice@example.test", ["bob@example.test"], tag)
+    with server.submission(587, "alice@example.test") as session:
+        session.send_message(msg)
+    delivered = server.imap_fetch("bob@example.test", tag)
+    assert delivered is not None
+    assert b"s=mail2;" in delivered
+    assert dkim.verify(delivered, dnsfunc=dkim_dnsfunc(mailprov_dns(BOOKWORM, "--selector", "mail2")))
+    # The record of the old selector (the inventory's, `mail`) is another key.
+    assert not dkim.verify(delivered, dnsfunc=dkim_dnsfunc(mailprov_dns(BOOKWORM)))
+
+
 def _check_credentials(host: testinfra.host.Host, nexthop: str) -> None:
     assert host.check_output("postconf -h smtp_sasl_auth_enable") == "yes"
     assert (
@@ -253,7 +276,7 @@ def test_restore_inventory_state(runs: dict[str, Any]) -> None:
     """selfsigned again (a new self-signed certificate replaces the operator's) and no relay."""
     with ThreadPoolExecutor(max_workers=2) as pool:
         trixie = pool.submit(_run, TRIXIE, "--tags", "base,postfix")
-        bookworm = pool.submit(_run, BOOKWORM, "--tags", "postfix")
+        bookworm = pool.submit(_run, BOOKWORM, "--tags", "postfix,rspamd")
         restored = {TRIXIE: trixie.result(), BOOKWORM: bookworm.result()}
     for result in restored.values():
         assert result.returncode == 0, result.stdout[-4000:]
@@ -270,3 +293,5 @@ def test_restore_inventory_state(runs: dict[str, Any]) -> None:
         assert relay_host.check_output("postconf -h relayhost") == ""
         assert not relay_host.file("/etc/postfix/sasl_passwd").exists
         assert not relay_host.file("/etc/postfix/relay_senders").exists
+    dkim_signing = _host(BOOKWORM).file("/etc/rspamd/local.d/dkim_signing.conf").content_string
+    assert 'selector = "mail";' in dkim_signing
