@@ -69,6 +69,22 @@ class Dmarc:
 
 
 @dataclass(frozen=True)
+class Dkim:
+    """DKIM signing: the selector of the keys the server makes (changing it rotates them)."""
+
+    selector: str = "mail"
+
+
+@dataclass(frozen=True)
+class Spam:
+    """rspamd's thresholds: refused at SMTP time above reject_score, into Junk above junk_score."""
+
+    reject_score: float = 15.0
+    junk_score: float = 6.0
+    greylist: bool = False
+
+
+@dataclass(frozen=True)
 class Host:
     name: str
     vars: Mapping[str, Any]
@@ -85,6 +101,8 @@ class Settings:
     message_size_limit: int = DEFAULT_MESSAGE_SIZE_LIMIT
     relay: Relay | None = None
     dmarc: Dmarc = Dmarc()
+    dkim: Dkim = Dkim()
+    spam: Spam = Spam()
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from provisioner.model import (
     DMARC_POLICIES,
     TLS_MODES,
     Alias,
+    Dkim,
     Dmarc,
     DmarcPolicy,
     Domain,
@@ -25,6 +26,7 @@ from provisioner.model import (
     Relay,
     RelayTls,
     Settings,
+    Spam,
     Tls,
     TlsMode,
 )
@@ -38,11 +40,13 @@ from provisioner.relay_presets import TLS_MODES as RELAY_TLS_MODES
 T = TypeVar("T")
 
 GROUP = "mailservers"
-SETTINGS_KEYS = {"mail_hostname", "mail_tls", "mail_message_size_limit", "mail_relay", "mail_dmarc"}
+SETTINGS_KEYS = {
+    "mail_hostname", "mail_tls", "mail_message_size_limit", "mail_relay", "mail_dmarc", "mail_dkim", "mail_spam",
+}
 ACCOUNTS_KEY = "mail_domains"
 # Variables meant for Ansible itself, for a vault, or to tune one role are not ours to check.
 PASSTHROUGH_PREFIXES = (
-    "ansible_", "vault_", "mailprov_", "postfix_", "dovecot_", "mail_base_", "mail_accounts_",
+    "ansible_", "vault_", "mailprov_", "postfix_", "dovecot_", "mail_base_", "mail_accounts_", "rspamd_",
 )
 RELEASE_VAR = "mailprov_release"  # the Debian release `rehearse` stands the host up on
 RELEASE_VALUES = ("trixie", "bookworm")
@@ -53,6 +57,9 @@ ALIAS_KEYS = ("source", "targets")
 TLS_KEYS = ("mode", "cert_file", "key_file", "email")
 RELAY_KEYS = ("host", "port", "username", "password", "provider", "tls", "sender_domains")
 DMARC_KEYS = ("policy", "rua")
+DKIM_KEYS = ("selector",)
+SPAM_KEYS = ("reject_score", "junk_score", "greylist")
+_DNS_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 
 _SIZE = re.compile(r"^([1-9][0-9]*)\s*([KMGT]?)B?$", re.IGNORECASE)
 _CANONICAL_SIZE = re.compile(r"[1-9][0-9]*[KMGT]?")
@@ -308,9 +315,12 @@ def parse_settings(
     size = _parse_message_size(group_vars, out)
     relay_ok, relay = _parse_relay(group_vars, out)
     dmarc = _parse_dmarc(group_vars, out)
-    if hostname is None or tls is None or size is None or not relay_ok or dmarc is None:
+    dkim = _parse_dkim(group_vars, out)
+    spam = _parse_spam(group_vars, out)
+    if (hostname is None or tls is None or size is None or not relay_ok or dmarc is None or dkim is None
+            or spam is None):
         return None
-    return Settings(hostname, tls, size, relay, dmarc)
+    return Settings(hostname, tls, size, relay, dmarc, dkim, spam)
 
 
 def _section(
@@ -429,6 +439,54 @@ def _parse_dmarc(group_vars: Mapping[str, tuple[str, Any]], out: Collector) -> D
     if len(out.problems) > before:
         return None
     return Dmarc(cast(DmarcPolicy, policy), None if rua is None else tuple(rua))
+
+
+def _parse_dkim(group_vars: Mapping[str, tuple[str, Any]], out: Collector) -> Dkim | None:
+    """`mail_dkim: {selector: mail}`: the selector the server signs with (a new one rotates the keys)."""
+    if "mail_dkim" not in group_vars or group_vars["mail_dkim"][1] is None:
+        return Dkim()
+    before = len(out.problems)
+    section = _section(group_vars, "mail_dkim", "a mapping with selector", DKIM_KEYS, out)
+    if section is None:
+        return None
+    reader, dkim = section
+    selector = dkim.get("selector", Dkim.selector)
+    if not isinstance(selector, str) or not _DNS_LABEL.fullmatch(selector):
+        reader.problem("mail_dkim.selector", f"{selector!r} is not a DNS label",
+                       "use lower-case letters, digits and inner hyphens, e.g. mail or mail2026")
+    if len(out.problems) > before:
+        return None
+    return Dkim(str(selector))
+
+
+def _score(reader: _Reader, values: Mapping[str, Any], key: str, default: float) -> float | None:
+    value = values.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1000:
+        reader.problem(f"mail_spam.{key}", f"{value!r} is not a positive score", f"use a number, e.g. {default:g}")
+        return None
+    return float(value)
+
+
+def _parse_spam(group_vars: Mapping[str, tuple[str, Any]], out: Collector) -> Spam | None:
+    """`mail_spam: {reject_score: 15, junk_score: 6, greylist: false}`: rspamd's thresholds."""
+    if "mail_spam" not in group_vars or group_vars["mail_spam"][1] is None:
+        return Spam()
+    before = len(out.problems)
+    section = _section(group_vars, "mail_spam", "a mapping with reject_score, junk_score, greylist", SPAM_KEYS, out)
+    if section is None:
+        return None
+    reader, spam = section
+    reject = _score(reader, spam, "reject_score", Spam.reject_score)
+    junk = _score(reader, spam, "junk_score", Spam.junk_score)
+    if reject is not None and junk is not None and junk >= reject:
+        reader.problem("mail_spam.junk_score", f"{junk:g} is not below reject_score {reject:g}",
+                       "mail between the two goes into Junk: make junk_score the smaller")
+    greylist = spam.get("greylist", False)
+    if not isinstance(greylist, bool):
+        reader.problem("mail_spam.greylist", f"{greylist!r} is not true or false", "write greylist: true or false")
+    if len(out.problems) > before or reject is None or junk is None:
+        return None
+    return Spam(reject, junk, greylist)
 
 
 # --- mail_domains ---------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from provisioner.model import Host, Inventory
 from provisioner.ports import host_ports, probe_address
 from provisioner.probe_account import Credentials
+from provisioner.probe_exposure import rspamd_ui_closed
 from provisioner.probe_mailbox import (
     imap_banner,
     imap_cleartext_login_refused,
@@ -131,6 +132,7 @@ def run_checks(target: Target, on_check: Callable[[Check], None] | None = None) 
     add("LOGIN before TLS refused (imap)", lambda: imap_cleartext_login_refused(t))
     add("USER/PASS before TLS refused (pop3)", lambda: pop3_cleartext_login_refused(t))
     add("wrong password refused (smtps)", lambda: wrong_password_refused(t))
+    add("rspamd web UI closed from outside", lambda: rspamd_ui_closed(t))
     tokens: dict[str, float] = {}
     add("AUTH + send (submission)", lambda: submit(t, "submission", tokens))
     add("AUTH + send (smtps)", lambda: submit(t, "smtps", tokens))

@@ -20,13 +20,14 @@ from provisioner.cli.common import EXIT_FAILED, fail, inventory_option, load_or_
 @click.option("--check", "do_check", is_flag=True, help="Query DNS and report each record ok / missing / different.")
 @click.option("--nameserver", metavar="IP", help="With --check: ask this server instead of the system resolver.")
 @click.option("--port", type=click.IntRange(1, 65535), default=53, show_default=True, help="The nameserver's port.")
-@click.option("--selector", default=dkim.DEFAULT_SELECTOR, show_default=True, help="DKIM selector.")
+@click.option("--selector", help="DKIM selector (default: the inventory's mail_dkim.selector, else mail).")
 @click.option("--offline", is_flag=True, help="Do not contact the servers for DKIM keys (no DKIM record).")
 def dns_command(inventory_dir: Path, domain: str | None, *, fmt: str, do_check: bool, nameserver: str | None,
-                port: int, selector: str, offline: bool) -> None:
+                port: int, selector: str | None, offline: bool) -> None:
     """Print the DNS records DOMAIN (default: every hosted domain) needs; --check compares with DNS."""
     inventory = load_or_exit(inventory_dir)
     names = [n for n, _ in records.mail_domains(inventory)]
+    selector = selector or inventory.settings.dkim.selector
     if domain is not None:
         domain = domain.lower().rstrip(".")
         if domain not in names:

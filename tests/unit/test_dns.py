@@ -61,6 +61,13 @@ def test_golden_zone(cli: Cli, with_relay: Path) -> None:
     assert "no DKIM key yet" in result.stderr
 
 
+def test_dkim_selector_comes_from_the_inventory(cli: Cli, inventory: Path) -> None:
+    main = inventory / MAIN
+    main.write_text(main.read_text() + "mail_dkim: {selector: s2026}\n")
+    assert "no DKIM key yet (selector s2026)" in cli("dns", "--offline").stderr
+    assert "no DKIM key yet (selector other)" in cli("dns", "--offline", "--selector", "other").stderr
+
+
 def test_json_and_dkim_record_with_a_key(with_relay: Path) -> None:
     inventory = load_inventory(with_relay)
     value = f"v=DKIM1; k=rsa; p={KEY_B64}"

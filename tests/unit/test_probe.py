@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from fake_smtp import HOSTNAME, Script, closed_port, self_signed_context, serve
 from provisioner.ports import PUBLIC_PORTS
 from provisioner.probe import Target, run_checks
 from provisioner.probe_account import Credentials
+from provisioner.probe_exposure import rspamd_ui_closed
 from provisioner.probe_session import ProbeFailed
 from provisioner.probe_smtp import FOREIGN_SENDER, relay_refused, smtp_banner, submit
 
@@ -118,3 +120,15 @@ def test_password_not_sent_to_a_certificate_for_another_name(tmp_path: Path) -> 
         with pytest.raises(ProbeFailed, match=r"password not sent: certificate names other\.example\.org"):
             submit(t, "smtps", {})
     assert not any(c.startswith("AUTH") for c in script.commands)
+
+
+# -- internal services ---------------------------------------------------------------
+
+
+def test_rspamd_ui_probe_passes_when_closed_and_fails_when_it_answers() -> None:
+    assert rspamd_ui_closed(target(None), port=closed_port()) == "connection refused"
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        with pytest.raises(ProbeFailed, match=r"must listen on 127\.0\.0\.1 only"):
+            rspamd_ui_closed(target(None), port=listener.getsockname()[1])

@@ -95,12 +95,33 @@ def test_message_names_the_file_the_field_and_the_fix(inventory: Path) -> None:
          "mail_relay.password: a plaintext password (put it in Ansible Vault"),
         ("mail_hostname: mail.example.org\nmail_relay: {host: smtp.example.net, port: 99999}\n", "mail_relay.port: 99999 is not a port number"),
         ("mail_hostname: mail.example.org\nmail_relay: {host: smtp.example.net, username: u}\n", "mail_relay: username and password go together"),
+        ("mail_hostname: mail.example.org\nmail_dkim: {selector: Mail_2026}\n",
+         "mail_dkim.selector: 'Mail_2026' is not a DNS label (use lower-case letters"),
+        ("mail_hostname: mail.example.org\nmail_dkim: {selector: mail.2026}\n", "mail_dkim.selector: 'mail.2026' is not a DNS label"),
+        ("mail_hostname: mail.example.org\nmail_dkim: {selectr: mail}\n", "mail_dkim.selectr: unknown key"),
+        ("mail_hostname: mail.example.org\nmail_dkim: mail\n", "mail_dkim: expected a mapping with selector"),
+        ("mail_hostname: mail.example.org\nmail_spam: {junk_score: 20}\n",
+         "mail_spam.junk_score: 20 is not below reject_score 15 (mail between the two goes into Junk"),
+        ("mail_hostname: mail.example.org\nmail_spam: {reject_score: high}\n", "mail_spam.reject_score: 'high' is not a positive score"),
+        ("mail_hostname: mail.example.org\nmail_spam: {junk_score: -1}\n", "mail_spam.junk_score: -1 is not a positive score"),
+        ("mail_hostname: mail.example.org\nmail_spam: {greylist: sometimes}\n", "mail_spam.greylist: 'sometimes' is not true or false"),
         ("- just a list\n", "(top level): expected a mapping of variables"),
     ],
 )
 def test_settings_rules(inventory: Path, main_yml: str, expected: str) -> None:
     write(inventory, MAIN, main_yml)
     assert any(expected in p for p in problems(inventory)), problems(inventory)
+
+
+def test_dkim_and_spam_settings_and_their_defaults(inventory: Path) -> None:
+    settings = load_inventory(inventory).settings
+    assert (settings.dkim.selector, settings.spam.reject_score, settings.spam.junk_score) == ("mail", 15, 6)
+    assert settings.spam.greylist is False
+    write(inventory, MAIN, "mail_hostname: mail.example.org\nmail_dkim: {selector: mail2026}\n"
+          "mail_spam: {reject_score: 12.5, junk_score: 5, greylist: true}\n")
+    settings = load_inventory(inventory).settings
+    assert settings.dkim.selector == "mail2026"
+    assert (settings.spam.reject_score, settings.spam.junk_score, settings.spam.greylist) == (12.5, 5, True)
 
 
 def test_relay_with_vault_reference_and_tls_files_are_valid(inventory: Path) -> None:

@@ -7,10 +7,15 @@ publishes (trixie 12xxx, bookworm 13xxx); everything else goes through
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -86,3 +91,40 @@ def server(request: pytest.FixtureRequest) -> Server:
 def servers() -> list[Server]:
     """Both releases, for tests around one playbook run on both."""
     return [_server(release) for release in sorted(PORT_BASE)]
+
+
+# --- DKIM: the keys `mailprov dns` publishes --------------------------------------------------
+
+
+def mailprov_dns(container: str, *args: str) -> list[dict[str, Any]]:
+    """The records the real CLI prints for the scenario's domains, keys read from `container`
+    (a throwaway inventory: the scenario's group_vars, the container as its one host)."""
+    folder = Path(tempfile.mkdtemp(prefix="mailprov-dns-inventory-"))
+    try:
+        shutil.copytree(SCENARIO / "group_vars", folder / "group_vars")
+        (folder / "hosts.yml").write_text(
+            f"all:\n  children:\n    mailservers:\n      hosts:\n        {container}:\n"
+            "          ansible_connection: containers.podman.podman\n",
+            encoding="utf-8",
+        )
+        beside = Path(sys.executable).parent / "mailprov"
+        result = subprocess.run(
+            [str(beside) if beside.exists() else "mailprov", "dns", "-i", str(folder), "--format", "json", *args],
+            capture_output=True, text=True, timeout=300, check=False,
+        )  # fmt: skip
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    assert result.returncode == 0, result.stderr
+    records: list[dict[str, Any]] = json.loads(result.stdout)
+    return records
+
+
+def dkim_dnsfunc(records: list[dict[str, Any]]) -> Callable[..., bytes | None]:
+    """dkimpy's DNS lookup, answered from the records `mailprov dns` printed."""
+    txt = {r["name"].rstrip(".").lower(): r["value"] for r in records if r["type"] == "TXT"}
+
+    def lookup(name: bytes, timeout: int = 5) -> bytes | None:  # timeout: dkimpy passes it
+        value = txt.get(name.decode().rstrip(".").lower())
+        return value.encode() if value else None
+
+    return lookup

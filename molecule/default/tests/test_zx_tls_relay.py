@@ -5,7 +5,12 @@ bookworm is given a key that does not match its certificate and a
 certificate for another name (both refused before anything goes live), then
 a relay for all mail. The last test restores the inventory's state
 (selfsigned, no relay). Named test_zx_* to run before test_zy/test_zz.
-Nothing is sent anywhere: the relay settings are only rendered and read back."""
+
+trixie's relay is real: a provider's server (relay_provider.py) shares its
+network namespace and listens on 127.0.0.1:2465, so mail from example.test
+really goes out through it, authenticated and DKIM-signed. Nothing else is
+sent anywhere (direct delivery stays deferred; bookworm's relay is only
+rendered and read back)."""
 
 from __future__ import annotations
 
@@ -19,9 +24,24 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import dkim
 import pytest
+import relay_provider
 import testinfra
-from conftest import HOSTNAME, LOCALHOST, PORT_BASE, _inventory, play_recap, playbook
+from conftest import (
+    HOSTNAME,
+    LOCALHOST,
+    PORT_BASE,
+    Server,
+    _inventory,
+    _server,
+    dkim_dnsfunc,
+    mailprov_dns,
+    make_message,
+    play_recap,
+    playbook,
+    token,
+)
 
 TRIXIE = "mailprov-molecule-trixie"
 BOOKWORM = "mailprov-molecule-bookworm"
@@ -29,6 +49,8 @@ RELAY_USER = "relay-user@example.test"
 RELAY_PASSWORD = "relay-Secret-1"  # a test value; must never show in the output
 # Tests never send mail anywhere: the relay transports stay deferred too.
 DEFER = {"postfix_extra_config": {"defer_transports": "smtp relaysmtps"}}
+# trixie's relay leads to the provider's container: only direct delivery waits.
+DEFER_DIRECT = {"postfix_extra_config": {"defer_transports": "smtp"}}
 RELAY_SOME = {
     "provider": "fastmail",
     "host": "127.0.0.1",
@@ -38,6 +60,7 @@ RELAY_SOME = {
     "password": RELAY_PASSWORD,
     "sender_domains": ["example.test", "alias.test"],
 }
+ROTATED = {"mail_dkim": {"selector": "mail2"}}
 # Port 465 without `tls`: implicit TLS.
 RELAY_ALL = {"host": "127.0.0.1", "port": 465, "username": RELAY_USER, "password": RELAY_PASSWORD}
 
@@ -101,7 +124,8 @@ def _bookworm_runs(folder: Path) -> dict[str, Any]:
     served_stray = _served_cert("bookworm", 993)
     other = _run(BOOKWORM, "--tags", "base", extra=_files("other.crt", "other.key"))
     after_other = host.file(f"/etc/mailprov/tls/{HOSTNAME}.crt").content_string
-    relay = _run(BOOKWORM, "--tags", "postfix", extra={**DEFER, "mail_relay": RELAY_ALL})
+    # The DKIM key rotation rides along (a new selector: new keys, signing switches).
+    relay = _run(BOOKWORM, "--tags", "postfix,rspamd", extra={**DEFER, "mail_relay": RELAY_ALL, **ROTATED})
     return {
         "before": before,
         "stray": (stray, after_stray, served_stray),
@@ -115,15 +139,18 @@ def runs() -> Iterator[dict[str, Any]]:
     folder = Path(_inventory()) / "tls-test"
     _make_pairs(folder)
     try:
-        with ThreadPoolExecutor(max_workers=2) as pool:
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            provider = pool.submit(relay_provider.start, TRIXIE, RELAY_USER, RELAY_PASSWORD)
             trixie = pool.submit(
-                _run, TRIXIE, extra={**_files("good.crt", "good.key"), **DEFER, "mail_relay": RELAY_SOME}
+                _run, TRIXIE, extra={**_files("good.crt", "good.key"), **DEFER_DIRECT, "mail_relay": RELAY_SOME}
             )
             bookworm = pool.submit(_bookworm_runs, folder)
             result = {"trixie": trixie.result(), **bookworm.result(), "folder": folder}
+            provider.result()
         yield result
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+        relay_provider.remove()
 
 
 def _ok(result: subprocess.CompletedProcess[str]) -> None:
@@ -183,6 +210,26 @@ def test_relay_for_some_sender_domains_with_implicit_tls(runs: dict[str, Any]) -
     _check_credentials(host, nexthop)
 
 
+def test_relayed_mail_arrives_authenticated_and_signed(runs: dict[str, Any]) -> None:
+    """alice@example.test writes to an outside address: the provider gets it over TLS, after
+    AUTH as the relay user, with a DKIM signature that verifies against `mailprov dns`."""
+    _ok(runs["trixie"])
+    # The server now presents the test CA's certificate (files mode above).
+    context = ssl.create_default_context(cafile=str(runs["folder"] / "ca.crt"))
+    context.check_hostname = False
+    server = Server(release="trixie", host=_host(TRIXIE), tls=context)
+    tag = token("relayed")
+    msg = make_message("alice@example.test", ["someone@external.test"], tag)
+    with server.submission(587, "alice@example.test") as session:
+        session.send_message(msg)
+    arrived = relay_provider.received(tag)
+    assert arrived is not None, "the message did not reach the provider"
+    headers = arrived.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+    assert b"with ESMTPSA" in headers  # authenticated submission (RFC 3848)
+    assert b"mail.example.test" in headers
+    assert dkim.verify(arrived, dnsfunc=dkim_dnsfunc(mailprov_dns(TRIXIE)))
+
+
 def test_relay_for_all_mail_on_465_is_implicit_tls(runs: dict[str, Any]) -> None:
     _ok(runs["relay"])
     host = _host(BOOKWORM)
@@ -193,6 +240,26 @@ def test_relay_for_all_mail_on_465_is_implicit_tls(runs: dict[str, Any]) -> None
     assert get("sender_dependent_relayhost_maps") == ""
     assert "relaysmtps" not in host.check_output("postconf -M")
     _check_credentials(host, "[127.0.0.1]:465")
+
+
+def test_a_new_dkim_selector_rotates_the_keys(runs: dict[str, Any]) -> None:
+    """New keys under the new selector, signing switches to them, the old key files stay."""
+    _ok(runs["relay"])
+    host = _host(BOOKWORM)
+    assert host.file("/var/lib/rspamd/dkim/example.test.mail2.key").mode == 0o600
+    assert host.file("/var/lib/rspamd/dkim/example.test.mail.key").exists
+    assert 'selector = "mail2";' in host.file("/etc/rspamd/local.d/dkim_signing.conf").content_string
+    server = _server("bookworm")
+    tag = token("rotated")
+    msg = make_message("alice@example.test", ["bob@example.test"], tag)
+    with server.submission(587, "alice@example.test") as session:
+        session.send_message(msg)
+    delivered = server.imap_fetch("bob@example.test", tag)
+    assert delivered is not None
+    assert b"s=mail2;" in delivered
+    assert dkim.verify(delivered, dnsfunc=dkim_dnsfunc(mailprov_dns(BOOKWORM, "--selector", "mail2")))
+    # The record of the old selector (the inventory's, `mail`) is another key.
+    assert not dkim.verify(delivered, dnsfunc=dkim_dnsfunc(mailprov_dns(BOOKWORM)))
 
 
 def _check_credentials(host: testinfra.host.Host, nexthop: str) -> None:
@@ -209,7 +276,7 @@ def test_restore_inventory_state(runs: dict[str, Any]) -> None:
     """selfsigned again (a new self-signed certificate replaces the operator's) and no relay."""
     with ThreadPoolExecutor(max_workers=2) as pool:
         trixie = pool.submit(_run, TRIXIE, "--tags", "base,postfix")
-        bookworm = pool.submit(_run, BOOKWORM, "--tags", "postfix")
+        bookworm = pool.submit(_run, BOOKWORM, "--tags", "postfix,rspamd")
         restored = {TRIXIE: trixie.result(), BOOKWORM: bookworm.result()}
     for result in restored.values():
         assert result.returncode == 0, result.stdout[-4000:]
@@ -226,3 +293,5 @@ def test_restore_inventory_state(runs: dict[str, Any]) -> None:
         assert relay_host.check_output("postconf -h relayhost") == ""
         assert not relay_host.file("/etc/postfix/sasl_passwd").exists
         assert not relay_host.file("/etc/postfix/relay_senders").exists
+    dkim_signing = _host(BOOKWORM).file("/etc/rspamd/local.d/dkim_signing.conf").content_string
+    assert 'selector = "mail";' in dkim_signing

@@ -1,5 +1,6 @@
 """playbooks/accounts.yml on the converged hosts: a new mailbox goes live at
-once, and nothing is reloaded for it. Named test_zy_* to run after the mail
+once, and nothing is reloaded for it; a new domain gets its DKIM key.
+Named test_zy_* to run after the mail
 tests and before test_zz_safety (which checks that nothing is left changed)."""
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import yaml
 from conftest import PORT_BASE, SCENARIO, Server, play_recap, playbook
 
 NEW_USER = "erin@other.test"
+NEW_DOMAIN = "new.test"
 NEW_PASSWORD = "erin-Secret-1"
 # `openssl passwd -6 -salt mailprovsalt02 erin-Secret-1`
 NEW_HASH = (
@@ -36,6 +38,7 @@ def accounts_added() -> Iterator[tuple[subprocess.CompletedProcess[str], dict[st
     domains: list[dict[str, Any]] = inventory["mail_domains"]
     other = next(domain for domain in domains if domain["name"] == "other.test")
     other["mailboxes"].append({"address": NEW_USER, "password": NEW_HASH})
+    domains.append({"name": NEW_DOMAIN, "mailboxes": [], "aliases": []})
     reloads = {release: _reloads(release) for release in PORT_BASE}
     start = time.monotonic()
     result = playbook("accounts.yml", "-e", json.dumps({"mail_domains": domains}))
@@ -67,3 +70,6 @@ def _check_new_mailbox(server: Server, counters: dict[str, int], reloads_before:
     finally:
         smtp.quit()
     assert _reloads(server.release) == reloads_before, "an account change reloaded a service"
+    # The new domain's key was made and rspamd signs for it (its config names the key).
+    assert server.host.file(f"/var/lib/rspamd/dkim/{NEW_DOMAIN}.mail.key").mode == 0o600
+    assert f'"{NEW_DOMAIN}"' in server.host.file("/etc/rspamd/local.d/dkim_signing.conf").content_string
