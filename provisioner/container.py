@@ -27,6 +27,13 @@ PODMAN_RUN_OPTS = [
     "nproc=32768:32768",
 ]
 READY_TIMEOUT = 60.0
+# Throwaway containers (sandbox, rehearsal) stay off the Internet: rspamd's own
+# lookups (SPF, DKIM keys, DNSBLs, maps.rspamd.com, fuzzy servers) go to a
+# loopback port nothing answers on, so they fail at once instead of reaching out.
+OFFLINE_VARS: Mapping[str, object] = {
+    "rspamd_dns_nameservers": ["127.0.0.1:53"],
+    "rspamd_disabled_modules": ["fuzzy_check"],
+}
 # Service -> port inside the container (ssh for Ansible, the rest for clients).
 CONTAINER_PORTS: Mapping[str, int] = {"ssh": 22, **PUBLIC_PORTS}
 

@@ -29,6 +29,7 @@ from typing import Any
 
 import yaml
 
+from provisioner import container
 from provisioner.container import CONTAINER_PORTS, RELEASES
 from provisioner.inventory import read_raw
 from provisioner.model import Host, Inventory
@@ -201,5 +202,6 @@ def write_overlay(source: Path, workdir: Path, stands: Sequence[Stand]) -> Path:
     header = "# Written by `mailprov rehearse`: local containers stand in for the real hosts.\n"
     _write_private(target / "hosts.yml", "---\n" + header + yaml.safe_dump(document, sort_keys=False))
     # JSON is YAML: Ansible reads it with `-e @file`.
-    _write_private(workdir / CONNECTION_FILE, json.dumps(connection_vars(key, known_hosts), indent=2) + "\n")
+    forced = {**connection_vars(key, known_hosts), **container.OFFLINE_VARS}
+    _write_private(workdir / CONNECTION_FILE, json.dumps(forced, indent=2) + "\n")
     return target

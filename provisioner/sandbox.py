@@ -142,6 +142,10 @@ def write_hosts(box: Sandbox) -> None:
         f"{port_lines}"
     )
     _write_private(box.inventory / "hosts.yml", text, mode=0o644)
+    offline = "".join(f"{k}: {json.dumps(v)}\n" for k, v in container.OFFLINE_VARS.items())
+    _write_private(box.inventory / "group_vars" / "mailservers" / "sandbox.yml",
+                   "---\n# Written by `mailprov sandbox up`: a throwaway container stays off the Internet.\n"
+                   + offline, mode=0o644)
 
 
 def _write_private(path: Path, text: str, mode: int = 0o600) -> None:

@@ -120,6 +120,8 @@ def test_overlay_points_only_at_the_containers(two_hosts: Path, tmp_path: Path) 
     assert connection["ansible_host"] == connection["ansible_ssh_host"] == "127.0.0.1"
     assert connection["ansible_ssh_extra_args"] == ""
     assert connection["ansible_host_key_checking"] is True
+    # rspamd in a stand-in container looks nothing up outside it.
+    assert connection["rspamd_dns_nameservers"] == ["127.0.0.1:53"]
 
     after = files_under(copy)
     for name, content in before.items():
