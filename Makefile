@@ -7,10 +7,16 @@ export PATH := $(BIN):$(PATH)
 export ANSIBLE_ROLES_PATH := $(abspath roles)
 RELEASES ?= trixie bookworm
 
-.PHONY: test demo host-deps venv images lint unit molecule e2e bench clean
+.PHONY: test demo host-deps venv images lint unit molecule e2e bench clean containers molecule-default molecule-os_upgrade
 
 ## test: install everything, then lint, unit tests, Molecule (trixie + bookworm) and end-to-end
-test: venv lint unit images molecule e2e
+test: venv lint unit images containers
+
+# The container suites use distinct names and ports (molecule 12/13/17xxx, sandbox 14xxx,
+# rehearsal 16xxx) and mostly wait on apt and on services, so they run side by side: about
+# 10 minutes less than one after another on 2 cores. Output is kept per suite.
+containers: venv images
+	$(MAKE) -j3 --output-sync=target molecule-default molecule-os_upgrade e2e
 
 ## demo: a mail server in a local container, deployed, checked, with the demo user's settings
 demo: venv
@@ -42,8 +48,11 @@ unit: venv
 molecule: venv images
 	molecule test --all
 
+molecule-default molecule-os_upgrade: molecule-%: venv images
+	molecule test -s $*
+
 e2e: venv images
-	pytest -q -m e2e
+	pytest -q -m e2e --durations=0
 
 bench: venv images
 	python bench/bench_deploy.py
