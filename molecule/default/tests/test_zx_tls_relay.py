@@ -217,7 +217,7 @@ def test_relayed_mail_arrives_authenticated_and_signed(runs: dict[str, Any]) -> 
     # The server now presents the test CA's certificate (files mode above).
     context = ssl.create_default_context(cafile=str(runs["folder"] / "ca.crt"))
     context.check_hostname = False
-    server = Server(release="trixie", host=_host(TRIXIE), tls=context)
+    server = Server(release="trixie", container=TRIXIE, port_base=PORT_BASE["trixie"], host=_host(TRIXIE), tls=context)
     tag = token("relayed")
     msg = make_message("alice@example.test", ["someone@external.test"], tag)
     with server.submission(587, "alice@example.test") as session:
