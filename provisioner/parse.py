@@ -422,41 +422,46 @@ def _parse_relay(group_vars: Mapping[str, tuple[str, Any]], out: Collector) -> t
                        tuple(cast(list[str], parsed_senders)))
 
 
-def _parse_dmarc(group_vars: Mapping[str, tuple[str, Any]], out: Collector) -> Dmarc | None:
-    """`mail_dmarc: {policy: quarantine, rua: [dmarc@example.org]}`: what `mailprov dns` proposes."""
-    if "mail_dmarc" not in group_vars or group_vars["mail_dmarc"][1] is None:
-        return Dmarc()
+def _optional_section(
+    group_vars: Mapping[str, tuple[str, Any]], key: str, what: str, allowed: tuple[str, ...], out: Collector,
+    *, default: T, build: Callable[[_Reader, Mapping[str, Any]], T | None],
+) -> T | None:
+    """A mapping setting that may be left out (then `default`); None when it has any problem."""
+    if key not in group_vars or group_vars[key][1] is None:
+        return default
     before = len(out.problems)
-    section = _section(group_vars, "mail_dmarc", "a mapping with policy and rua", DMARC_KEYS, out)
+    section = _section(group_vars, key, what, allowed, out)
     if section is None:
         return None
-    reader, dmarc = section
-    policy = dmarc.get("policy", "quarantine")
-    if policy not in DMARC_POLICIES:
-        reader.problem("mail_dmarc.policy", f"{policy!r} is not a DMARC policy",
-                       f"use one of {', '.join(DMARC_POLICIES)}")
-    rua = reader.addresses(dmarc["rua"], "mail_dmarc.rua") if "rua" in dmarc else None
-    if len(out.problems) > before:
-        return None
-    return Dmarc(cast(DmarcPolicy, policy), None if rua is None else tuple(rua))
+    built = build(*section)
+    return None if len(out.problems) > before else built
+
+
+def _parse_dmarc(group_vars: Mapping[str, tuple[str, Any]], out: Collector) -> Dmarc | None:
+    """`mail_dmarc: {policy: quarantine, rua: [dmarc@example.org]}`: what `mailprov dns` proposes."""
+    def build(reader: _Reader, dmarc: Mapping[str, Any]) -> Dmarc:
+        policy = dmarc.get("policy", "quarantine")
+        if policy not in DMARC_POLICIES:
+            reader.problem("mail_dmarc.policy", f"{policy!r} is not a DMARC policy",
+                           f"use one of {', '.join(DMARC_POLICIES)}")
+        rua = reader.addresses(dmarc["rua"], "mail_dmarc.rua") if "rua" in dmarc else None
+        return Dmarc(cast(DmarcPolicy, policy), None if rua is None else tuple(rua))
+
+    return _optional_section(group_vars, "mail_dmarc", "a mapping with policy and rua", DMARC_KEYS, out,
+                             default=Dmarc(), build=build)
 
 
 def _parse_dkim(group_vars: Mapping[str, tuple[str, Any]], out: Collector) -> Dkim | None:
     """`mail_dkim: {selector: mail}`: the selector the server signs with (a new one rotates the keys)."""
-    if "mail_dkim" not in group_vars or group_vars["mail_dkim"][1] is None:
-        return Dkim()
-    before = len(out.problems)
-    section = _section(group_vars, "mail_dkim", "a mapping with selector", DKIM_KEYS, out)
-    if section is None:
-        return None
-    reader, dkim = section
-    selector = dkim.get("selector", Dkim.selector)
-    if not isinstance(selector, str) or not _DNS_LABEL.fullmatch(selector):
-        reader.problem("mail_dkim.selector", f"{selector!r} is not a DNS label",
-                       "use lower-case letters, digits and inner hyphens, e.g. mail or mail2026")
-    if len(out.problems) > before:
-        return None
-    return Dkim(str(selector))
+    def build(reader: _Reader, dkim: Mapping[str, Any]) -> Dkim:
+        selector = dkim.get("selector", Dkim.selector)
+        if not isinstance(selector, str) or not _DNS_LABEL.fullmatch(selector):
+            reader.problem("mail_dkim.selector", f"{selector!r} is not a DNS label",
+                           "use lower-case letters, digits and inner hyphens, e.g. mail or mail2026")
+        return Dkim(str(selector))
+
+    return _optional_section(group_vars, "mail_dkim", "a mapping with selector", DKIM_KEYS, out,
+                             default=Dkim(), build=build)
 
 
 def _score(reader: _Reader, values: Mapping[str, Any], key: str, default: float) -> float | None:
@@ -469,24 +474,20 @@ def _score(reader: _Reader, values: Mapping[str, Any], key: str, default: float)
 
 def _parse_spam(group_vars: Mapping[str, tuple[str, Any]], out: Collector) -> Spam | None:
     """`mail_spam: {reject_score: 15, junk_score: 6, greylist: false}`: rspamd's thresholds."""
-    if "mail_spam" not in group_vars or group_vars["mail_spam"][1] is None:
-        return Spam()
-    before = len(out.problems)
-    section = _section(group_vars, "mail_spam", "a mapping with reject_score, junk_score, greylist", SPAM_KEYS, out)
-    if section is None:
-        return None
-    reader, spam = section
-    reject = _score(reader, spam, "reject_score", Spam.reject_score)
-    junk = _score(reader, spam, "junk_score", Spam.junk_score)
-    if reject is not None and junk is not None and junk >= reject:
-        reader.problem("mail_spam.junk_score", f"{junk:g} is not below reject_score {reject:g}",
-                       "mail between the two goes into Junk: make junk_score the smaller")
-    greylist = spam.get("greylist", False)
-    if not isinstance(greylist, bool):
-        reader.problem("mail_spam.greylist", f"{greylist!r} is not true or false", "write greylist: true or false")
-    if len(out.problems) > before or reject is None or junk is None:
-        return None
-    return Spam(reject, junk, greylist)
+    def build(reader: _Reader, spam: Mapping[str, Any]) -> Spam | None:
+        reject = _score(reader, spam, "reject_score", Spam.reject_score)
+        junk = _score(reader, spam, "junk_score", Spam.junk_score)
+        if reject is not None and junk is not None and junk >= reject:
+            reader.problem("mail_spam.junk_score", f"{junk:g} is not below reject_score {reject:g}",
+                           "mail between the two goes into Junk: make junk_score the smaller")
+        greylist = spam.get("greylist", False)
+        if not isinstance(greylist, bool):
+            reader.problem("mail_spam.greylist", f"{greylist!r} is not true or false",
+                           "write greylist: true or false")
+        return None if reject is None or junk is None else Spam(reject, junk, greylist)
+
+    return _optional_section(group_vars, "mail_spam", "a mapping with reject_score, junk_score, greylist",
+                             SPAM_KEYS, out, default=Spam(), build=build)
 
 
 # --- mail_domains ---------------------------------------------------------------------------------
