@@ -21,11 +21,11 @@ import sys
 import time
 from pathlib import Path
 
-from provisioner import sandbox
-from provisioner.accounts import add_mailbox
-from provisioner.inventory import edit_accounts
-from provisioner.passwords import hash_password
-from provisioner.runner import ansible_env
+from provisioner.inventory.accounts import add_mailbox
+from provisioner.inventory.passwords import hash_password
+from provisioner.inventory.store import edit_accounts
+from provisioner.runner.run import ansible_env
+from provisioner.sandbox import server as sandbox
 
 BIN = Path(sys.executable).parent
 

@@ -9,7 +9,10 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-_REPO_ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_ROOT = Path(__file__).resolve().parent
+# Where an installed wheel keeps roles, playbooks and the sample inventory.
+PACKAGE_DATA = PACKAGE_ROOT / "_data"
+REPO_ROOT = PACKAGE_ROOT.parent
 
 
 def resource_path(name: str) -> Path:
@@ -17,7 +20,7 @@ def resource_path(name: str) -> Path:
     packaged = Path(str(resources.files("provisioner"))) / "_data" / name
     if packaged.exists():
         return packaged
-    in_tree = _REPO_ROOT / name
+    in_tree = REPO_ROOT / name
     if in_tree.exists():
         return in_tree
     raise FileNotFoundError(f"mailprov is missing its bundled {name!r}; reinstall the package")

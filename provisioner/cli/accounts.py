@@ -10,11 +10,11 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from provisioner import accounts as edits
 from provisioner.cli.common import inventory_option, load_or_exit, print_json, read_password
-from provisioner.inventory import edit_accounts
-from provisioner.listing import alias_rows, mailbox_rows
-from provisioner.passwords import hash_password, normalize_imported_hash
+from provisioner.inventory import accounts as edits
+from provisioner.inventory.listing import alias_rows, mailbox_rows
+from provisioner.inventory.passwords import hash_password, normalize_imported_hash
+from provisioner.inventory.store import edit_accounts
 from provisioner.problems import UsageError
 
 APPLY_HINT = "apply it with `mailprov deploy --tags accounts`"

@@ -11,10 +11,10 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
-from provisioner.inventory import default_inventory, load_inventory
-from provisioner.model import Inventory
-from provisioner.names import InvalidName
-from provisioner.passwords import UnrecognisedHash
+from provisioner.inventory.model import Inventory
+from provisioner.inventory.names import InvalidName
+from provisioner.inventory.passwords import UnrecognisedHash
+from provisioner.inventory.store import default_inventory, load_inventory
 from provisioner.problems import InventoryInvalid, UsageError
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import click
 
-from provisioner import dkim
-from provisioner import dns as records
 from provisioner.cli.common import EXIT_FAILED, fail, inventory_option, load_or_exit, print_json
+from provisioner.dns import dkim, records
 
 
 @click.command("dns")
@@ -55,7 +54,7 @@ def dns_command(inventory_dir: Path, domain: str | None, *, fmt: str, do_check: 
 
 
 def _check(plan: records.DnsPlan, nameserver: str | None, port: int, fmt: str) -> None:
-    from provisioner import dnscheck  # noqa: PLC0415  (dnspython: only --check pays for it)
+    from provisioner.dns import check as dnscheck  # noqa: PLC0415  (dnspython: only --check pays for it)
 
     findings = dnscheck.check(plan.records, dnscheck.resolver(nameserver, port))
     if fmt == "json":

@@ -9,9 +9,6 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from provisioner import probe, sandbox
-from provisioner import settings as client_settings
-from provisioner.ansible_args import AnsibleOptions, PlaybookRun, ansible_options
 from provisioner.cli.common import (
     EXIT_BAD_INPUT,
     EXIT_FAILED,
@@ -21,18 +18,22 @@ from provisioner.cli.common import (
     print_json,
     read_password,
 )
-from provisioner.display import live_progress, print_report
-from provisioner.logins import NoLogin
-from provisioner.probe_account import Credentials, ProbeAccountError
-from provisioner.probe_account import load as load_probe_account
-from provisioner.runner import (
-    VaultFileError,
+from provisioner.cli.display import live_progress, print_report
+from provisioner.inventory.logins import NoLogin
+from provisioner.inventory.probe_account import Credentials, ProbeAccountError
+from provisioner.inventory.probe_account import load as load_probe_account
+from provisioner.inventory.vault import VaultFileError
+from provisioner.probe import checks as probe
+from provisioner.probe import client_settings
+from provisioner.runner.options import AnsibleOptions, PlaybookRun, ansible_options
+from provisioner.runner.run import (
     ansible_env,
     count_tasks,
     playbook_path,
     run_playbook,
     with_vault,
 )
+from provisioner.sandbox import server as sandbox
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print a JSON summary (for CI).")
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import click
 
-from provisioner import probe_account
 from provisioner.cli.common import fail, inventory_option
-from provisioner.runner import VaultFileError
+from provisioner.inventory import probe_account
+from provisioner.inventory.vault import VaultFileError
 
 
 @click.group("probe-account")

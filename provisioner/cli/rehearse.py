@@ -1,4 +1,4 @@
-"""`mailprov rehearse`: parse, call, print (the logic is in provisioner.rehearse)."""
+"""`mailprov rehearse`: parse, call, print (the logic is in provisioner.rehearse.rehearsal)."""
 
 from __future__ import annotations
 
@@ -11,16 +11,17 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from provisioner import rehearse as rehearsal
-from provisioner import upgrade_report
+from provisioner.cli import upgrade_report
 from provisioner.cli.common import EXIT_FAILED, fail, inventory_option, load_or_exit, print_json
-from provisioner.container import ContainerError
-from provisioner.display import live_progress, print_report
-from provisioner.probe_account import ProbeAccountError
-from provisioner.rehearse import Step
-from provisioner.rehearse_overlay import Stand
-from provisioner.rehearse_upgrade import UpgradeRehearsal, upgrade_rehearsal
-from provisioner.runner import EventSink, VaultFileError
+from provisioner.cli.display import live_progress, print_report
+from provisioner.inventory.probe_account import ProbeAccountError
+from provisioner.inventory.vault import VaultFileError
+from provisioner.rehearse import rehearsal
+from provisioner.rehearse.overlay import Stand
+from provisioner.rehearse.rehearsal import Step
+from provisioner.rehearse.upgrade import UpgradeRehearsal, upgrade_rehearsal
+from provisioner.runner.run import EventSink
+from provisioner.sandbox.container import ContainerError
 
 
 @click.command()

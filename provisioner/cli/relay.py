@@ -6,9 +6,9 @@ from pathlib import Path
 
 import click
 
-from provisioner import relay as relays
-from provisioner import relay_presets
 from provisioner.cli.common import inventory_option, load_or_exit, print_json, read_password
+from provisioner.inventory import relay as relays
+from provisioner.providers import relay_presets
 
 APPLY_HINT = "apply it with `mailprov deploy --tags postfix`"
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from provisioner.cli.common import fail, inventory_option, load_or_exit
-from provisioner.scaffold import InitRequest, write_new_inventory
+from provisioner.inventory.scaffold import InitRequest, write_new_inventory
 
 
 @click.command()

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from provisioner import rehearse
+from provisioner.rehearse import rehearsal as rehearse
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from provisioner import sandbox
+from provisioner.sandbox import server as sandbox
 
 pytestmark = pytest.mark.e2e
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from rehearsal_support import mailprov, ok, operator_inventory
 
-from provisioner import rehearse
+from provisioner.rehearse import rehearsal as rehearse
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("no_rehearsal_leftovers")]
 

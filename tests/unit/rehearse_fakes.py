@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from provisioner import container, rehearse
-from provisioner.runner import RunResult
+from provisioner.rehearse import rehearsal as rehearse
+from provisioner.runner.run import RunResult
+from provisioner.sandbox import container
 
 
 class FakePodman:

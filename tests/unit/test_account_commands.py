@@ -11,7 +11,7 @@ import pytest
 from argon2 import PasswordHasher
 from click.testing import Result
 
-from provisioner.inventory import load_inventory
+from provisioner.inventory.store import load_inventory
 
 Cli = Callable[..., Result]
 
@@ -197,8 +197,8 @@ def test_concurrent_edits_lose_nothing(inventory: Path) -> None:
     """The folder lock serialises writers: every one of many simultaneous edits lands."""
     import threading
 
-    from provisioner import accounts as edits
-    from provisioner.inventory import edit_accounts
+    from provisioner.inventory import accounts as edits
+    from provisioner.inventory.store import edit_accounts
 
     imported = "{SHA512-CRYPT}$6$saltsalt$" + "a" * 86
 

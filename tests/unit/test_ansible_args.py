@@ -9,7 +9,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from provisioner.ansible_args import AnsibleOptions, PlaybookRun, ansible_options
+from provisioner.runner.options import AnsibleOptions, PlaybookRun, ansible_options
 
 PLAYBOOK = Path("/pb/site.yml")
 INVENTORY = Path("/inv")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import tarfile
 
-from provisioner.config_snapshot import MAX_TEXT, compare, is_secret, parse, summary_line
+from provisioner.rehearse.config_snapshot import MAX_TEXT, compare, is_secret, parse, summary_line
 
 MAIN_CF = "smtpd_banner = $myhostname ESMTP\nmyhostname = mail.example.org\nsmtp_sasl_password_maps = hash:/etc/postfix/sasl_passwd\n"
 KEY = "-----BEGIN PRIVATE KEY-----\nMIIE...\n-----END PRIVATE KEY-----\n"

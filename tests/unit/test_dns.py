@@ -15,9 +15,8 @@ from pathlib import Path
 import pytest
 from click.testing import Result
 
-from provisioner import dkim
-from provisioner import dns as records
-from provisioner.inventory import load_inventory
+from provisioner.dns import dkim, records
+from provisioner.inventory.store import load_inventory
 
 Cli = Callable[..., Result]
 MAIN = "group_vars/mailservers/main.yml"

@@ -6,7 +6,7 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from click.testing import Result
 
-from provisioner.inventory import load_inventory
+from provisioner.inventory.store import load_inventory
 
 Cli = Callable[..., Result]
 

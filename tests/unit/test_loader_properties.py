@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from provisioner.inventory import load_inventory
+from provisioner.inventory.store import load_inventory
 from provisioner.problems import InventoryInvalid
 from provisioner.resources import resource_path
 

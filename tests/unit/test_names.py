@@ -1,6 +1,6 @@
 import pytest
 
-from provisioner.names import InvalidName, normalize_address, normalize_domain
+from provisioner.inventory.names import InvalidName, normalize_address, normalize_domain
 
 
 @pytest.mark.parametrize(

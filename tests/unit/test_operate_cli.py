@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 from click.testing import Result
 
-from provisioner import probe
-from provisioner.ansible_args import PlaybookRun
 from provisioner.cli import operate
-from provisioner.probe_session import need_creds
-from provisioner.progress import Progress
-from provisioner.runner import RunResult
+from provisioner.probe import checks as probe
+from provisioner.probe.session import need_creds
+from provisioner.runner.options import PlaybookRun
+from provisioner.runner.progress import Progress
+from provisioner.runner.run import RunResult
 
 
 @pytest.fixture

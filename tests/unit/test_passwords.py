@@ -3,7 +3,7 @@ import crypt  # deprecated in the stdlib, but still the reference for $6$ hashes
 import pytest
 from argon2 import PasswordHasher
 
-from provisioner.passwords import UnrecognisedHash, hash_password, normalize_imported_hash, scheme_of
+from provisioner.inventory.passwords import UnrecognisedHash, hash_password, normalize_imported_hash, scheme_of
 
 
 def test_default_hash_is_argon2id_in_dovecot_format_and_verifies() -> None:

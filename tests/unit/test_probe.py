@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from fake_smtp import HOSTNAME, Script, closed_port, self_signed_context, serve
 
-from provisioner.ports import PUBLIC_PORTS
-from provisioner.probe import Target, run_checks
-from provisioner.probe_account import Credentials
-from provisioner.probe_exposure import rspamd_ui_closed
-from provisioner.probe_session import ProbeFailed
-from provisioner.probe_smtp import FOREIGN_SENDER, relay_refused, smtp_banner, submit
+from provisioner.inventory.ports import PUBLIC_PORTS
+from provisioner.inventory.probe_account import Credentials
+from provisioner.probe.checks import Target, run_checks
+from provisioner.probe.exposure import rspamd_ui_closed
+from provisioner.probe.session import ProbeFailed
+from provisioner.probe.smtp import FOREIGN_SENDER, relay_refused, smtp_banner, submit
 
 CREDS = Credentials("a@example.org", "sup3r-secret")
 

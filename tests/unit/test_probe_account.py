@@ -9,8 +9,8 @@ import pytest
 from argon2 import PasswordHasher
 from click.testing import Result
 
-from provisioner.inventory import load_inventory
-from provisioner.probe_account import PROBE_FILE_NAME, load
+from provisioner.inventory.probe_account import PROBE_FILE_NAME, load
+from provisioner.inventory.store import load_inventory
 
 
 @pytest.fixture(autouse=True)

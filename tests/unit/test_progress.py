@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from provisioner.progress import Progress, failure_message, render_diff
+from provisioner.runner.progress import Progress, failure_message, render_diff
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -10,11 +10,13 @@ import pytest
 from click.testing import CliRunner, Result
 from rehearse_fakes import Deploy, FakePodman, fake_deploy
 
-from provisioner import container, probe, rehearse
 from provisioner.cli import main
-from provisioner.probe_account import create as create_probe_account
-from provisioner.progress import Failure, HostCounts, Progress, failure_message
-from provisioner.runner import RunResult
+from provisioner.inventory.probe_account import create as create_probe_account
+from provisioner.probe import checks as probe
+from provisioner.rehearse import rehearsal as rehearse
+from provisioner.runner.progress import Failure, HostCounts, Progress, failure_message
+from provisioner.runner.run import RunResult
+from provisioner.sandbox import container
 
 SECOND_HOST = """\
         mail2.example.org:

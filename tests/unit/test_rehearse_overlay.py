@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from provisioner.inventory import load_inventory
+from provisioner.inventory.store import load_inventory
 from provisioner.problems import InventoryInvalid, UsageError
-from provisioner.rehearse_overlay import (
+from provisioner.rehearse.overlay import (
     CONNECTION_FILE,
     MAX_HOSTS,
     plan,

@@ -16,12 +16,13 @@ import pytest
 from click.testing import CliRunner, Result
 from rehearse_fakes import FakePodman, fake_deploy
 
-from provisioner import config_snapshot, probe, upgrade_mail
 from provisioner.cli import main
-from provisioner.config_snapshot import FileState
-from provisioner.probe_account import create as create_probe_account
-from provisioner.progress import Failure, HostCounts, Progress
-from provisioner.runner import RunResult
+from provisioner.inventory.probe_account import create as create_probe_account
+from provisioner.probe import checks as probe
+from provisioner.rehearse import config_snapshot, upgrade_mail
+from provisioner.rehearse.config_snapshot import FileState
+from provisioner.runner.progress import Failure, HostCounts, Progress
+from provisioner.runner.run import RunResult
 
 HOST = "mail.example.org"
 MAIN_CF = "/etc/postfix/main.cf"

@@ -13,9 +13,8 @@ from pathlib import Path
 import pytest
 from click.testing import Result
 
-from provisioner import vault_vars
-from provisioner.inventory import load_inventory
-from provisioner.probe_account import _vault
+from provisioner.inventory import vault, vault_vars
+from provisioner.inventory.store import load_inventory
 
 SECRET = "s3cret-{{ not_a_template }}"
 MAIN = "group_vars/mailservers/main.yml"
@@ -30,7 +29,7 @@ def _no_vault_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def decrypt(inventory: Path) -> str:
-    plain: bytes = _vault(inventory / ".vault-password").decrypt((inventory / VAULT).read_bytes())
+    plain: bytes = vault.decrypt((inventory / VAULT).read_bytes(), inventory / ".vault-password")
     return plain.decode()
 
 
@@ -72,7 +71,7 @@ def test_existing_vault_keeps_other_keys_and_password_file(cli: Cli, inventory: 
     password_file = inventory / ".vault-password"
     password_file.write_text("fixed-vault-password\n")
     password_file.chmod(0o600)
-    encrypted = _vault(password_file).encrypt(b"# mine\nvault_other: keep-me\n")
+    encrypted = vault.encrypt(b"# mine\nvault_other: keep-me\n", password_file)
     (inventory / VAULT).write_bytes(encrypted)
     cli("relay", "set", "--host", "smtp.example.net", "--port", "465", "--username", "u", "--password-stdin",
         input="first\n")

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from provisioner import relay_presets
-from provisioner.inventory import load_inventory
+from provisioner.inventory.store import load_inventory
 from provisioner.problems import InventoryInvalid
+from provisioner.providers import relay_presets
 
 MAIN = "group_vars/mailservers/main.yml"
 

@@ -10,12 +10,10 @@ from typing import Any
 
 import pytest
 
-from provisioner.ansible_args import AnsibleOptions, PlaybookRun
-from provisioner.runner import (
-    VAULT_ENV,
-    VaultFileError,
+from provisioner.inventory.vault import VAULT_ENV, VaultFileError, find_vault_password_file
+from provisioner.runner.options import AnsibleOptions, PlaybookRun
+from provisioner.runner.run import (
     ansible_env,
-    find_vault_password_file,
     run_playbook,
     with_vault,
 )

@@ -7,10 +7,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from provisioner import container, sandbox
-from provisioner.inventory import load_inventory
-from provisioner.ports import host_ports, probe_address
-from provisioner.probe_account import load as load_probe
+from provisioner.inventory.ports import host_ports, probe_address
+from provisioner.inventory.probe_account import load as load_probe
+from provisioner.inventory.store import load_inventory
+from provisioner.sandbox import container
+from provisioner.sandbox import server as sandbox
 
 
 def test_port_ranges_per_release(tmp_path: Path) -> None:

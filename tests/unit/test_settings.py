@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from click.testing import Result
 
-from provisioner.inventory import load_inventory
-from provisioner.logins import NoLogin
-from provisioner.settings import UnknownDomain, client_settings, render
+from provisioner.inventory.logins import NoLogin
+from provisioner.inventory.store import load_inventory
+from provisioner.probe.client_settings import UnknownDomain, client_settings, render
 
 
 @pytest.fixture

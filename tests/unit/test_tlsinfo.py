@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from provisioner.tlsinfo import TlsInfo
+from provisioner.probe.tlsinfo import TlsInfo
 
 
 def info(names: tuple[str, ...], protocol: str = "TLSv1.3", days: int = 30) -> TlsInfo:

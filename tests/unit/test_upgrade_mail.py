@@ -10,9 +10,9 @@ from argon2 import PasswordHasher
 from click.testing import CliRunner
 
 from provisioner.cli import main
-from provisioner.inventory import load_inventory
-from provisioner.probe_account import Credentials
-from provisioner.upgrade_mail import choose, mailboxes_for
+from provisioner.inventory.probe_account import Credentials
+from provisioner.inventory.store import load_inventory
+from provisioner.rehearse.upgrade_mail import choose, mailboxes_for
 
 PROBE = Credentials("mailprov-probe@example.org", "probe-secret")
 

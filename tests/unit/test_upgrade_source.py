@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from provisioner import upgrade_source
 from provisioner.problems import UsageError
-from provisioner.upgrade_source import extract, resolve
+from provisioner.rehearse import upgrade_source
+from provisioner.rehearse.upgrade_source import extract, resolve
 
 
 def git(repo: Path, *args: str) -> str:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from provisioner.inventory import load_inventory
-from provisioner.passwords import hash_password
+from provisioner.inventory.passwords import hash_password
+from provisioner.inventory.store import load_inventory
 from provisioner.problems import InventoryInvalid
 
 HASH = hash_password("pw")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from provisioner.upgrade_source import extract, resolve
+from provisioner.rehearse.upgrade_source import extract, resolve
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -12,7 +12,7 @@ from click.testing import Result
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from provisioner import fastyaml, yamlpatch
+from provisioner.inventory import fastyaml, yamlpatch
 
 Cli = Callable[..., Result]
 HASH = "$6$saltsalt$" + "a" * 86

@@ -1,0 +1,1 @@
+"""The DNS records `mailprov dns` prints, their live check, and the DKIM key fetch."""

@@ -1,0 +1,74 @@
+"""`mailprov dns --check`: query DNS for every planned record; ok, missing or different."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+import dns.exception
+import dns.rdatatype
+import dns.resolver
+
+from provisioner.dns.records import Record
+
+Status = Literal["ok", "missing", "different"]
+
+
+@dataclass(frozen=True)
+class Finding:
+    record: Record
+    status: Status
+    found: tuple[str, ...]  # what DNS answered for that name and type (normalised)
+
+
+def resolver(nameserver: str | None, port: int) -> dns.resolver.Resolver:
+    """The system resolver, or one that asks only `nameserver` (an IP address) on `port`."""
+    if nameserver is None:
+        res = dns.resolver.Resolver()
+    else:
+        res = dns.resolver.Resolver(configure=False)
+        res.nameservers = [nameserver]
+        res.port = port
+    res.lifetime = 10.0
+    return res
+
+
+def normalise(rtype: str, text: str) -> str:
+    """One comparable form: lower-case names and whitespace squeezed; TXT strings joined."""
+    if rtype == "TXT":
+        return " ".join(text.split())
+    return " ".join(text.lower().split())
+
+
+def _answers(res: dns.resolver.Resolver, name: str, rtype: str) -> tuple[str, ...]:
+    try:
+        answer = res.resolve(name, rtype, raise_on_no_answer=False)
+    except (dns.resolver.NXDOMAIN, dns.resolver.NoNameservers):
+        return ()
+    if answer.rrset is None:
+        return ()
+    values = []
+    for rdata in answer.rrset:
+        if rdata.rdtype == dns.rdatatype.TXT:
+            values.append(b"".join(rdata.strings).decode("utf-8", "replace"))
+        else:
+            values.append(rdata.to_text())
+    return tuple(sorted(normalise(rtype, v) for v in values))
+
+
+def check(records: Iterable[Record], res: dns.resolver.Resolver) -> list[Finding]:
+    """Each record against DNS. For SPF/DMARC/TLS-RPT/DKIM only the TXT of the same kind counts."""
+    findings = []
+    for record in records:
+        try:
+            found = _answers(res, record.name, record.type)
+        except dns.exception.Timeout:
+            found = ()
+        wanted = normalise(record.type, record.value)
+        if record.type == "TXT":
+            kind = wanted.split(";")[0].split(" ")[0]  # v=spf1, v=DMARC1, v=DKIM1, v=TLSRPTv1
+            found = tuple(v for v in found if v.split(";")[0].split(" ")[0].lower() == kind.lower())
+        status: Status = "ok" if wanted in found else ("different" if found else "missing")
+        findings.append(Finding(record, status, found))
+    return findings

@@ -1,0 +1,175 @@
+"""`mailprov dns`: every DNS record a hosted domain needs, as zone-file lines or JSON.
+
+Per domain (hosted domains and alias domains): MX, A/AAAA of the mail host, SPF, DKIM (when a
+public key is known), DMARC, TLS-RPT, RFC 6186 SRV records, autoconfig/autodiscover CNAMEs; per
+host address the PTR it should have (advice: reverse zones belong to the address's owner).
+
+SPF ends in `-all`: mailprov knows every host that sends for these domains (the mail hosts and,
+when set, the relay), so anything else is a forgery; receivers that do not evaluate DMARC can
+then refuse it too. Forwarded mail fails SPF either way and is carried by DKIM.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from provisioner.inventory.model import Domain, Inventory
+from provisioner.providers import relay_presets
+
+TTL = 3600
+# RFC 6186 (and RFC 8314 for the implicit-TLS names): service, port.
+SRV_SERVICES = (("_submission", 587), ("_submissions", 465), ("_imap", 143), ("_imaps", 993),
+                ("_pop3", 110), ("_pop3s", 995))
+TXT_CHUNK = 255
+
+
+@dataclass(frozen=True)
+class Record:
+    name: str  # absolute, with the trailing dot
+    type: str
+    value: str  # presentation form; for TXT the text itself, unquoted
+    zone: str | None  # the hosted zone it belongs in; None: someone else's (reverse zones)
+    ttl: int = TTL
+    advice: bool = False  # not ours to publish (PTR): shown as a comment in zone output
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class DnsPlan:
+    records: tuple[Record, ...]
+    notes: tuple[str, ...]  # what could not be generated, for stderr
+
+
+def _fqdn(name: str) -> str:
+    return name.rstrip(".") + "."
+
+
+def mail_domains(inventory: Inventory) -> list[tuple[str, Domain]]:
+    """(name, domain it belongs to) for every hosted domain and alias domain, in inventory order."""
+    return [(name, d) for d in inventory.domains for name in (d.name, *d.alias_domains)]
+
+
+def _zone_for(name: str, zones: list[str]) -> str | None:
+    """The longest hosted zone that contains `name`."""
+    bare = name.rstrip(".")
+    matching = [z for z in zones if bare == z or bare.endswith("." + z)]
+    return max(matching, key=len) if matching else None
+
+
+def _host_records(inventory: Inventory, zones: list[str], notes: list[str]) -> list[Record]:
+    records: list[Record] = []
+    for host in inventory.hosts:
+        hostname = _fqdn(inventory.hostname_for(host))
+        address = host.vars.get("ansible_host")
+        try:
+            ip = ipaddress.ip_address(str(address))
+        except ValueError:
+            notes.append(f"{host.name}: ansible_host {address!r} is not an IP address, so no A/AAAA record "
+                         f"for {hostname} is printed: add it yourself")
+            continue
+        records.append(Record(hostname, "A" if ip.version == 4 else "AAAA", str(ip), _zone_for(hostname, zones)))
+        records.append(Record(ip.reverse_pointer + ".", "PTR", hostname, None, advice=True))
+    return records
+
+
+def _hosted_address(domain: Domain, name: str, address: str) -> bool:
+    """Whether `address` at `name` (the domain or one of its alias domains) is delivered here."""
+    local = address.rpartition("@")[0]
+    canonical = f"{local}@{domain.name}"
+    known = {m.address for m in domain.mailboxes} | {a for m in domain.mailboxes for a in m.aliases}
+    known |= {a.source for a in domain.aliases}
+    return canonical in known or address in known or bool(domain.catch_all)
+
+
+def plan(inventory: Inventory, only: str | None = None, dkim: dict[str, str] | None = None,
+         selector: str = "mail") -> DnsPlan:
+    """The records for every domain (or `only` that one); `dkim` maps domain -> TXT value."""
+    notes: list[str] = []
+    names = mail_domains(inventory)
+    zones = [n for n, _ in names]
+    hostnames = list(dict.fromkeys(_fqdn(inventory.hostname_for(h)) for h in inventory.hosts))
+    relay = inventory.settings.relay
+    include = relay_presets.spf_include(relay.provider, relay.host) if relay else None
+    if relay is not None and include is None:
+        notes.append(f"relay {relay.host}: not a known provider; add its SPF mechanism to the SPF records yourself")
+    dmarc = inventory.settings.dmarc
+    records: list[Record] = []
+    for name, domain in names:
+        if only is not None and name != only:
+            continue
+        origin = _fqdn(name)
+        rua = list(dmarc.rua) if dmarc.rua else [f"postmaster@{name}"]
+        for address in rua:
+            if address.endswith("@" + name) and not _hosted_address(domain, name, address):
+                notes.append(f"{name}: {address} receives DMARC/TLS reports but is no mailbox or alias here")
+        records += [Record(origin, "MX", f"10 {host}", name) for host in hostnames]
+        relays_here = relay is not None and (not relay.sender_domains or name in relay.sender_domains)
+        spf = " ".join(["v=spf1", "mx", *([include] if include and relays_here else []), "-all"])
+        records.append(Record(origin, "TXT", spf, name))
+        key = (dkim or {}).get(name)
+        if key:
+            records.append(Record(f"{selector}._domainkey.{origin}", "TXT", key, name))
+        else:
+            notes.append(f"{name}: no DKIM key yet (selector {selector}); the DKIM record is printed once the "
+                         "server has one")
+        mailto = ",".join(f"mailto:{a}" for a in rua)
+        records.append(Record(f"_dmarc.{origin}", "TXT", f"v=DMARC1; p={dmarc.policy}; rua={mailto}", name))
+        records.append(Record(f"_smtp._tls.{origin}", "TXT", f"v=TLSRPTv1; rua={mailto}", name))
+        for service, port in SRV_SERVICES:
+            records += [Record(f"{service}._tcp.{origin}", "SRV", f"0 1 {port} {host}", name) for host in hostnames]
+        first = hostnames[0] if hostnames else _fqdn(inventory.settings.mail_hostname)
+        records += [Record(f"{label}.{origin}", "CNAME", first, name) for label in ("autoconfig", "autodiscover")]
+    host_records = _host_records(inventory, zones, notes)
+    records += [r for r in host_records if only is None or r.zone in (None, only)]
+    return DnsPlan(tuple(records), tuple(notes))
+
+
+# --- rendering ----------------------------------------------------------------------------------
+
+def txt_strings(text: str) -> str:
+    """A TXT value as quoted character-strings of at most 255 bytes each."""
+    data = text.encode("utf-8")
+    chunks = [data[i:i + TXT_CHUNK] for i in range(0, len(data), TXT_CHUNK)] or [b""]
+    return " ".join('"' + c.decode("utf-8", "replace").replace("\\", "\\\\").replace('"', '\\"') + '"'
+                    for c in chunks)
+
+
+def presentation(record: Record) -> str:
+    return txt_strings(record.value) if record.type == "TXT" else record.value
+
+
+def _relative(name: str, zone: str) -> str:
+    origin = _fqdn(zone)
+    if name == origin:
+        return "@"
+    return name[: -len(origin) - 1] if name.endswith("." + origin) else name
+
+
+def render_zone(dns_plan: DnsPlan) -> str:
+    """Zone-file lines per zone ($ORIGIN, relative names), PTR advice as comments."""
+    lines: list[str] = []
+    zones = list(dict.fromkeys(r.zone for r in dns_plan.records if r.zone is not None))
+    for zone in zones:
+        lines += [f"; {zone}: records for mail (generated by mailprov dns)", f"$ORIGIN {_fqdn(zone)}"]
+        lines += [f"{_relative(r.name, zone):<24} {r.ttl} IN {r.type:<5} {presentation(r)}"
+                  for r in dns_plan.records if r.zone == zone]
+        lines.append("")
+    outside = [r for r in dns_plan.records if r.zone is None and not r.advice]
+    if outside:
+        lines.append("; not in a hosted zone: publish these where their names live")
+        lines += [f"; {r.name} {r.ttl} IN {r.type} {presentation(r)}" for r in outside]
+        lines.append("")
+    advice = [r for r in dns_plan.records if r.advice]
+    if advice:
+        lines.append("; reverse DNS (ask whoever owns the address, usually the hosting provider):")
+        lines += [f"; {r.name} {r.ttl} IN {r.type} {r.value}" for r in advice]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def render_json(dns_plan: DnsPlan) -> list[dict[str, Any]]:
+    return [r.as_json() for r in dns_plan.records]

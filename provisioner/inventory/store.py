@@ -1,0 +1,160 @@
+"""Load, validate and rewrite an inventory folder.
+
+Files are read with libyaml (fast); an edit is validated as a whole inventory, then only the
+changed entries are rewritten in the file (yamlpatch), atomically and under a lock.
+"""
+
+from __future__ import annotations
+
+import copy
+import fcntl
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from provisioner.inventory import fastyaml, yamlpatch
+from provisioner.inventory.consistency import check_accounts
+from provisioner.inventory.model import Inventory
+from provisioner.inventory.parse import (
+    ACCOUNTS_KEY,
+    ENCRYPTED,
+    GROUP,
+    Collector,
+    RawInventory,
+    merged_group_vars,
+    parse_domains,
+    parse_hosts,
+    parse_settings,
+)
+from provisioner.problems import InventoryInvalid, Problem
+
+GROUP_VARS = Path("group_vars") / GROUP
+ACCOUNTS_FILE = GROUP_VARS / "accounts.yml"
+_VAULT_HEADER = "$ANSIBLE_VAULT;"
+
+
+def default_inventory() -> Path:
+    return Path(os.environ.get("MAILPROV_INVENTORY", "inventory"))
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise InventoryInvalid([Problem(str(path), "(file)", f"cannot be read: {err}",
+                                        "check the file's permissions and encoding")]) from None
+    if text.startswith(_VAULT_HEADER):
+        return ENCRYPTED
+    try:
+        return fastyaml.load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark is not None else "(file)"
+        reason = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise InventoryInvalid([Problem(str(path), where, f"not valid YAML: {reason}",
+                                        "fix the YAML syntax there")]) from None
+
+
+def group_var_files(root: Path) -> list[Path]:
+    folder = root / GROUP_VARS
+    return sorted([*folder.glob("*.yml"), *folder.glob("*.yaml")])
+
+
+def read_raw(root: Path) -> RawInventory:
+    hosts_path = root / "hosts.yml"
+    if not root.is_dir():
+        raise InventoryInvalid([Problem(str(root), "(folder)", "no inventory here",
+                                        "pass -i DIR, set MAILPROV_INVENTORY, or run `mailprov init DIR`")])
+    if not hosts_path.is_file():
+        raise InventoryInvalid([Problem(str(hosts_path), "(file)", "missing",
+                                        f"create it with the `{GROUP}` group, as `mailprov init` does")])
+    files = {str(p): _read_yaml(p) for p in group_var_files(root)}
+    return RawInventory(root, _read_yaml(hosts_path), files, str(hosts_path))
+
+
+def build(raw: RawInventory) -> Inventory:
+    """The validated model of a raw inventory, or InventoryInvalid listing every problem."""
+    out = Collector()
+    hosts = parse_hosts(raw, out)
+    group_vars = merged_group_vars(raw, out)
+    settings = parse_settings(raw, group_vars, hosts, out)
+    if raw.group_files.get(str(raw.root / ACCOUNTS_FILE)) is ENCRYPTED:
+        out.add(str(raw.root / ACCOUNTS_FILE), "(file)",
+                "encrypted with Ansible Vault, so mailprov can neither check nor edit the accounts",
+                "keep it in plaintext (it holds only password hashes): ansible-vault decrypt it")
+    accounts_file, accounts = group_vars.get(ACCOUNTS_KEY, (str(raw.root / ACCOUNTS_FILE), None))
+    domains = parse_domains(accounts_file, accounts, out)
+    if domains is not None:
+        check_accounts(accounts_file, domains, out)
+    if out.problems or settings is None or domains is None:
+        raise InventoryInvalid(out.problems)
+    return Inventory(raw.root, hosts, settings, domains)
+
+
+def load_inventory(root: Path) -> Inventory:
+    return build(read_raw(root))
+
+
+@contextmanager
+def locked(root: Path) -> Iterator[None]:
+    """Serialise writers: flock on the folder itself leaves no lock file behind."""
+    fd = os.open(root, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Replace a file in one step: readers see the old or the new content, never half."""
+    # A new file holds password hashes: readable by its owner only, like a vault.
+    mode = path.stat().st_mode & 0o777 if path.exists() else 0o600
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp_name, mode)
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+
+
+@contextmanager
+def edit_accounts(root: Path) -> Iterator[list[Any]]:
+    """Yield the `mail_domains` list as plain data; on exit validate everything, then write.
+
+    If the body raises, or the edited inventory would be invalid, nothing is written. Only the
+    entries that changed are rewritten in the file (see yamlpatch), so comments, order and
+    quoting stay as the operator wrote them.
+    """
+    with locked(root):
+        raw = read_raw(root)
+        build(raw)  # an already broken inventory is reported as it is, not as the edit's fault
+        path = _accounts_path(raw)
+        old = raw.group_files.get(str(path))
+        document = copy.deepcopy(old) if isinstance(old, dict) else {}
+        if document.get(ACCOUNTS_KEY) is None:
+            document[ACCOUNTS_KEY] = []
+        yield document[ACCOUNTS_KEY]
+        build(replace(raw, group_files={**raw.group_files, str(path): document}))
+        text = path.read_text(encoding="utf-8") if path.exists() else ""
+        write_atomically(path, yamlpatch.rewrite(text, old, document))
+
+
+def _accounts_path(raw: RawInventory) -> Path:
+    """The file that holds mail_domains, else accounts.yml beside the settings."""
+    for name, data in raw.group_files.items():
+        if isinstance(data, dict) and ACCOUNTS_KEY in data:
+            return Path(name)
+    return raw.root / ACCOUNTS_FILE

@@ -1,0 +1,237 @@
+"""Rewrite a YAML file so it holds new data, changing only the lines that differ.
+
+Account edits touch one mailbox or alias in files that may list ten thousand: re-emitting the
+whole document through ruamel.yaml's round-trip mode costs seconds per edit. Here the old
+text is parsed once with libyaml (positions of every node), the old and new data are compared,
+and only the differing entries are replaced, inserted or deleted as text; comments and
+formatting elsewhere stay byte for byte. The result is parsed again and must equal the new
+data; a layout this module does not handle (flow mappings, an emptied list, anchors) falls
+back to ruamel.yaml's round trip, which is slower but keeps comments too.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from typing import Any
+
+import yaml
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString
+
+from provisioner.inventory import fastyaml
+
+_PLAIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9@._+/-]*$")
+_SPECIAL = re.compile(r"^(true|false|yes|no|on|off|null|~|y|n|[-+]?[0-9][0-9_.:eE+-]*)$", re.IGNORECASE)
+_Edit = tuple[int, int, str]  # replace text[start:end] with the string
+
+
+class _Unhandled(Exception):
+    """A layout the text patcher does not edit; the round-trip fallback does."""
+
+
+def rewrite(text: str, old: Any, new: Any) -> str:
+    """The text of `new`, edited from `text` (which holds `old`) as little as possible."""
+    if old == new and text:
+        return text
+    try:
+        patched = _patch(text, old, new)
+        if fastyaml.load(patched) == new:
+            return patched
+    except (_Unhandled, yaml.YAMLError):
+        pass
+    return _round_trip(text, new)
+
+
+# --- rendering --------------------------------------------------------------------------------
+
+def scalar(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, int | float):
+        return str(value)
+    text = str(value)
+    return text if _PLAIN.fullmatch(text) and not _SPECIAL.fullmatch(text) else json.dumps(text, ensure_ascii=False)
+
+
+def _inline(value: Any) -> str | None:
+    """A value written on its key's line: a scalar or a flow list of scalars."""
+    if isinstance(value, list) and not any(isinstance(v, list | dict) for v in value):
+        return "[" + ", ".join(scalar(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{}" if not value else None
+    return None if isinstance(value, list) else scalar(value)
+
+
+def _entry(key: str, value: Any, indent: int) -> str:
+    """`key: value` at `indent`, as lines ending in a newline."""
+    pad = " " * indent
+    inline = _inline(value)
+    if inline is not None:
+        return f"{pad}{scalar(key)}: {inline}\n"
+    if isinstance(value, dict):
+        return f"{pad}{scalar(key)}:\n" + "".join(_entry(k, v, indent + 2) for k, v in value.items())
+    return f"{pad}{scalar(key)}:\n" + "".join(_item(v, indent + 2) for v in value)
+
+
+def _item(value: Any, indent: int) -> str:
+    """`- value` at `indent` (the dash's column), as lines."""
+    pad = " " * indent
+    inline = _inline(value)
+    if inline is not None:
+        return f"{pad}- {inline}\n"
+    if isinstance(value, dict):
+        body = "".join(_entry(k, v, indent + 2) for k, v in value.items())
+        return f"{pad}- {body[indent + 2:]}"
+    raise _Unhandled("a list directly inside a list")
+
+
+# --- patching ------------------------------------------------------------------------------------
+
+def _patch(text: str, old: Any, new: Any) -> str:
+    if not text.strip() or old is None:
+        if not isinstance(new, dict):
+            raise _Unhandled("a document that is not a mapping")
+        return "---\n" + "".join(_entry(k, v, 0) for k, v in new.items())
+    root = yaml.compose(text, Loader=fastyaml.Loader)
+    if root is None:
+        raise _Unhandled("a document with no node")
+    edits: list[_Edit] = []
+    _diff(text, root, old, new, edits)
+    for start, end, replacement in sorted(edits, reverse=True):
+        text = text[:start] + replacement + text[end:]
+    return text
+
+
+def _line_start(text: str, index: int) -> int:
+    return text.rfind("\n", 0, index) + 1
+
+
+def _line_end(text: str, index: int) -> int:
+    end = text.find("\n", index)
+    return len(text) if end < 0 else end + 1
+
+
+def _content_end(node: yaml.Node) -> int:
+    """Where a node's own text ends: block collections end at their last scalar, not at the
+    next token, so that comments and blank lines after them are left alone."""
+    if isinstance(node, yaml.MappingNode) and not node.flow_style and node.value:
+        return _content_end(node.value[-1][1])
+    if isinstance(node, yaml.SequenceNode) and not node.flow_style and node.value:
+        return _content_end(node.value[-1])
+    return int(node.end_mark.index)
+
+
+def _block(node: yaml.Node) -> bool:
+    return isinstance(node, yaml.MappingNode | yaml.SequenceNode) and not node.flow_style and bool(node.value)
+
+
+def _diff(text: str, node: yaml.Node, old: Any, new: Any, edits: list[_Edit]) -> None:
+    if old == new:
+        return
+    if isinstance(old, dict) and isinstance(new, dict) and isinstance(node, yaml.MappingNode) and _block(node):
+        _diff_mapping(text, node, old, new, edits)
+    elif isinstance(old, list) and isinstance(new, list) and isinstance(node, yaml.SequenceNode) and _block(node):
+        _diff_sequence(text, node, old, new, edits)
+    else:
+        inline = _inline(new)
+        if inline is None or _block(node):
+            raise _Unhandled("a block value replaced by another shape")
+        edits.append((node.start_mark.index, node.end_mark.index, inline))
+
+
+def _diff_mapping(text: str, node: yaml.MappingNode, old: dict[Any, Any], new: dict[Any, Any],
+                  edits: list[_Edit]) -> None:
+    pairs = {key_node.value: (key_node, value_node) for key_node, value_node in node.value}
+    if set(pairs) != set(old):
+        raise _Unhandled("keys that are not plain scalars")
+    indent = node.value[0][0].start_mark.column
+    for key, (key_node, value_node) in pairs.items():
+        if key not in new:
+            start = _line_start(text, key_node.start_mark.index)
+            if text[start:key_node.start_mark.index].strip():  # the first key of a `- key:` item
+                raise _Unhandled("removing the key that shares a line with its dash")
+            edits.append((start, _line_end(text, _content_end(value_node)), ""))
+        elif isinstance(new[key], list | dict) and not new[key] and _block(value_node):
+            edits.append((key_node.end_mark.index, _content_end(value_node), ": " + _inline(new[key])))  # type: ignore[operator]
+        elif _block(value_node) or _inline(new[key]) is not None:
+            _diff(text, value_node, old[key], new[key], edits)
+        else:  # e.g. `mailboxes: []` becoming a block list of mappings
+            after_key = key_node.end_mark.index
+            rendered = _entry(key, new[key], indent)
+            edits.append((after_key, _line_end(text, _content_end(value_node)) - 1,
+                          rendered[rendered.index(":"):].rstrip("\n")))
+    added = [k for k in new if k not in pairs]
+    if added:
+        at = _line_end(text, _content_end(node))
+        edits.append((at, at, "".join(_entry(k, new[k], indent) for k in added)))
+
+
+def _diff_sequence(text: str, node: yaml.SequenceNode, old: list[Any], new: list[Any], edits: list[_Edit]) -> None:
+    items = node.value
+    first = items[0].start_mark
+    dash = text.rfind("-", _line_start(text, first.index), first.index)
+    if dash < 0:
+        raise _Unhandled("an item whose dash is on another line")
+    indent = dash - _line_start(text, first.index)
+    if len(new) == len(old) - 1:
+        gone = next((i for i in range(len(old)) if old[:i] + old[i + 1:] == new), None) if new else None
+        if gone is not None:
+            start = _line_start(text, items[gone].start_mark.index)
+            edits.append((start, _line_end(text, _content_end(items[gone])), ""))
+            return
+    if new[: len(old)] == old and len(new) > len(old):
+        at = _line_end(text, _content_end(node))
+        edits.append((at, at, "".join(_item(v, indent) for v in new[len(old):])))
+        return
+    if len(new) != len(old):
+        raise _Unhandled("a list changed in more than one place")
+    for item, before, after in zip(items, old, new, strict=True):
+        _diff(text, item, before, after, edits)
+
+
+# --- fallback ------------------------------------------------------------------------------------
+
+def _yaml_rt() -> YAML:
+    rt = YAML(typ="rt")
+    rt.preserve_quotes = True
+    rt.width = 4096
+    rt.indent(mapping=2, sequence=4, offset=2)
+    return rt
+
+
+def _merge(target: Any, new: Any) -> Any:
+    """Make a round-trip object equal to `new`, keeping the entries (and comments) that stay."""
+    if target == new and type(target) is not bool:
+        return target  # unchanged: keep its quoting style
+    if isinstance(new, str) and scalar(new) != new:
+        # Ansible reads YAML 1.1, where an unquoted yes/no/on/off is a boolean.
+        return DoubleQuotedScalarString(new)
+    if isinstance(target, CommentedMap) and isinstance(new, dict):
+        for key in [k for k in target if k not in new]:
+            del target[key]
+        for key, value in new.items():
+            target[key] = _merge(target.get(key), value)
+        return target
+    if isinstance(target, CommentedSeq) and isinstance(new, list):
+        kept = [_merge(target[i] if i < len(target) else None, v) for i, v in enumerate(new)]
+        target[:] = kept
+        return target
+    if isinstance(new, list):
+        return [_merge(None, v) for v in new]
+    if isinstance(new, dict):
+        return {k: _merge(None, v) for k, v in new.items()}
+    return new
+
+
+def _round_trip(text: str, new: Any) -> str:
+    rt = _yaml_rt()
+    document = rt.load(text) if text.strip() else None
+    stream = io.StringIO()
+    rt.dump(_merge(document, new) if document is not None else new, stream)
+    out = stream.getvalue()
+    return out if document is not None or out.startswith("---") else "---\n" + out

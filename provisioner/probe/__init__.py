@@ -1,0 +1,1 @@
+"""Talk to servers from outside, like a mail client: `mailprov check` and client settings."""

@@ -1,0 +1,209 @@
+"""Client settings: "what is my mail server?" for an address.
+
+Plain data from the inventory model, rendered as text, JSON, a Thunderbird
+autoconfig document or an Apple configuration profile. Documents are built
+with ElementTree / plistlib (proper escaping, no string templates).
+"""
+
+from __future__ import annotations
+
+import json
+import plistlib
+import uuid
+import xml.etree.ElementTree as ET
+from dataclasses import asdict, dataclass
+
+from provisioner.inventory.logins import NoLogin, hosting_domain, login_for, split
+from provisioner.inventory.model import Inventory
+from provisioner.inventory.ports import PUBLIC_PORTS, host_ports, probe_address
+from provisioner.providers import relay_presets
+
+FORMATS = ("text", "json", "autoconfig", "mobileconfig")
+# Namespace for deterministic payload UUIDs: the same address always yields
+# the same profile, so re-generating it does not create a second account.
+_UUID_NS = uuid.UUID("0d5c3a3e-6f0e-4c1b-9a53-6d61696c7072")
+
+
+class UnknownDomain(ValueError):
+    """The address's domain is not served by the inventory."""
+
+
+@dataclass(frozen=True)
+class Server:
+    protocol: str  # imap | pop3 | smtp
+    hostname: str
+    port: int
+    security: str  # SSL | STARTTLS
+    username: str
+
+
+@dataclass(frozen=True)
+class ClientSettings:
+    address: str  # as asked
+    username: str  # the mailbox that logs in (differs for aliases and alias domains)
+    domain: str
+    incoming: tuple[Server, ...]
+    outgoing: tuple[Server, ...]
+    login_hint: str = "your mailbox password (normal password authentication)"
+
+
+def client_settings(inventory: Inventory, address: str) -> ClientSettings:
+    """Settings for ``address``; its domain (or alias domain) must be served.
+
+    The username is the mailbox that logs in for ``address`` (see
+    ``provisioner.inventory.logins``): an address that is not a mailbox, or does not
+    belong to exactly one, raises :class:`NoLogin`.
+
+    Ports are the standard ones, unless the first host publishes others
+    (``mailprov_ports``, e.g. the sandbox): then clients must use those, at
+    the host's published address.
+    """
+    try:
+        _, domain = split(address)
+    except NoLogin as err:
+        raise UnknownDomain(str(err)) from None
+    if hosting_domain(inventory, domain) is None:
+        at_provider = _provider_settings(address, domain)
+        if at_provider is not None:
+            return at_provider
+        names = ", ".join(d.name for d in inventory.domains) or "none"
+        raise UnknownDomain(
+            f"{domain} is not a mail domain of this inventory (domains: {names}; "
+            f"add it with `mailprov domain add {domain}`)"
+        )
+    login = login_for(inventory, address)
+    hostname = inventory.settings.mail_hostname
+    ports = dict(PUBLIC_PORTS)
+    if inventory.hosts:
+        host = inventory.hosts[0]
+        if "mailprov_ports" in host.vars:
+            ports = host_ports(host)
+            hostname = probe_address(host)
+
+    def server(protocol: str, service: str, security: str) -> Server:
+        return Server(protocol, hostname, ports[service], security, login.username)
+
+    return ClientSettings(
+        address=login.address,
+        username=login.username,
+        domain=login.domain.name,
+        incoming=(server("imap", "imaps", "SSL"), server("pop3", "pop3s", "SSL")),
+        outgoing=(server("smtp", "smtps", "SSL"), server("smtp", "submission", "STARTTLS")),
+    )
+
+
+def _provider_settings(address: str, domain: str) -> ClientSettings | None:
+    """A mailbox at a known provider (gmail.com, outlook.com...): that provider's servers."""
+    found = relay_presets.client_settings_for(domain)
+    if found is None:
+        return None
+    preset, client = found
+
+    def server(protocol: str, at: relay_presets.Server) -> Server:
+        return Server(protocol, at.host, at.port, "SSL" if at.tls == "ssl" else "STARTTLS", address)
+
+    incoming = tuple(server(name, at) for name, at in (("imap", client.imap), ("pop3", client.pop3)) if at)
+    return ClientSettings(address.lower(), address.lower(), domain.lower(), incoming,
+                          (server("smtp", client.smtp),), f"{preset.password_hint} ({preset.title})")
+
+
+def render(settings: ClientSettings, fmt: str) -> str:
+    if fmt == "text":
+        return as_text(settings)
+    if fmt == "json":
+        return json.dumps(asdict(settings), indent=2)
+    if fmt == "autoconfig":
+        return as_autoconfig(settings)
+    if fmt == "mobileconfig":
+        return as_mobileconfig(settings)
+    raise ValueError(f"unknown format {fmt!r} (one of {', '.join(FORMATS)})")
+
+
+_NAMES = {"imap": "IMAP", "pop3": "POP3", "smtp": "SMTP"}
+_SECURITY = {"SSL": "SSL/TLS", "STARTTLS": "STARTTLS"}
+
+
+def as_text(settings: ClientSettings) -> str:
+    lines = [f"Mail settings for {settings.address}", ""]
+    for title, servers in (("Incoming", settings.incoming), ("Outgoing", settings.outgoing)):
+        lines.append(f"{title}:")
+        for s in servers:
+            lines.append(
+                f"  {_NAMES[s.protocol]:<5} server {s.hostname}  port {s.port:<5} "
+                f"security {_SECURITY[s.security]}"
+            )
+    owner = "the full address"
+    if settings.username != settings.address:
+        owner = f"the mailbox {settings.address} belongs to"
+    lines += [
+        "",
+        f"Username:        {settings.username} ({owner})",
+        f"Password:        {settings.login_hint}",
+    ]
+    return "\n".join(lines)
+
+
+def as_autoconfig(settings: ClientSettings) -> str:
+    """Thunderbird autoconfig (clientConfig 1.1) for this one account, with its
+    literal username (the format of ``https://autoconfig.DOMAIN/mail/config-v1.1.xml``)."""
+    root = ET.Element("clientConfig", version="1.1")
+    provider = ET.SubElement(root, "emailProvider", id=settings.domain)
+    ET.SubElement(provider, "domain").text = settings.domain
+    ET.SubElement(provider, "displayName").text = f"Mail for {settings.domain}"
+    ET.SubElement(provider, "displayShortName").text = settings.domain
+    for tag, servers in (
+        ("incomingServer", settings.incoming),
+        ("outgoingServer", settings.outgoing),
+    ):
+        for s in servers:
+            el = ET.SubElement(provider, tag, type=s.protocol)
+            ET.SubElement(el, "hostname").text = s.hostname
+            ET.SubElement(el, "port").text = str(s.port)
+            ET.SubElement(el, "socketType").text = s.security
+            # Literal: for an alias the login differs from the address (no %EMAILADDRESS%).
+            ET.SubElement(el, "username").text = s.username
+            ET.SubElement(el, "authentication").text = "password-cleartext"
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def as_mobileconfig(settings: ClientSettings) -> str:
+    """An Apple configuration profile with one IMAP account (no password in it)."""
+    imap = next(s for s in settings.incoming if s.protocol == "imap")
+    smtp = next((s for s in settings.outgoing if s.security == "SSL"), settings.outgoing[0])
+    account_uuid = str(uuid.uuid5(_UUID_NS, "account:" + settings.address)).upper()
+    profile_uuid = str(uuid.uuid5(_UUID_NS, "profile:" + settings.address)).upper()
+    reverse = ".".join(reversed(settings.domain.split(".")))
+    account = {
+        "EmailAccountDescription": settings.address,
+        "EmailAccountName": settings.address,
+        "EmailAccountType": "EmailTypeIMAP",
+        "EmailAddress": settings.address,
+        "IncomingMailServerAuthentication": "EmailAuthPassword",
+        "IncomingMailServerHostName": imap.hostname,
+        "IncomingMailServerPortNumber": imap.port,
+        "IncomingMailServerUseSSL": True,
+        "IncomingMailServerUsername": imap.username,
+        "OutgoingMailServerAuthentication": "EmailAuthPassword",
+        "OutgoingMailServerHostName": smtp.hostname,
+        "OutgoingMailServerPortNumber": smtp.port,
+        "OutgoingMailServerUseSSL": True,
+        "OutgoingMailServerUsername": smtp.username,
+        "OutgoingPasswordSameAsIncomingPassword": True,
+        "PayloadDescription": f"Mail account {settings.address}",
+        "PayloadDisplayName": settings.address,
+        "PayloadIdentifier": f"{reverse}.mailprov.account.{account_uuid}",
+        "PayloadType": "com.apple.mail.managed",
+        "PayloadUUID": account_uuid,
+        "PayloadVersion": 1,
+    }
+    profile = {
+        "PayloadContent": [account],
+        "PayloadDisplayName": f"Mail ({settings.address})",
+        "PayloadIdentifier": f"{reverse}.mailprov.{profile_uuid}",
+        "PayloadRemovalDisallowed": False,
+        "PayloadType": "Configuration",
+        "PayloadUUID": profile_uuid,
+        "PayloadVersion": 1,
+    }
+    return plistlib.dumps(profile, sort_keys=True).decode("utf-8")

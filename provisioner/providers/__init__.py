@@ -1,0 +1,1 @@
+"""Mail providers' public settings: relay presets and client settings share them."""

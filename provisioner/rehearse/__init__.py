@@ -1,0 +1,1 @@
+"""The operator's inventory and upgrades rehearsed on throwaway containers."""

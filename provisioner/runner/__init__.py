@@ -1,0 +1,1 @@
+"""Ansible options, one run through ansible-runner, progress events."""

@@ -1,0 +1,1 @@
+"""Local Debian containers: the sandbox and the machines rehearsals use."""
