@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from provisioner.inventory.names import domain_of, normalize_address, normalize_domain
-from provisioner.inventory.parse import normalize_quota
+from provisioner.inventory.reader import normalize_quota
 from provisioner.problems import UsageError
 
 CATCH_ALL_PREFIX = "@"

@@ -6,7 +6,8 @@ from collections.abc import Callable, Iterable
 
 from provisioner.inventory.model import Domain
 from provisioner.inventory.names import domain_of
-from provisioner.inventory.parse import ACCOUNTS_KEY, Collector
+from provisioner.inventory.parse import ACCOUNTS_KEY
+from provisioner.inventory.reader import Collector
 
 
 def check_accounts(file: str, domains: Iterable[Domain], out: Collector) -> None:

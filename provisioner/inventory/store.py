@@ -21,17 +21,10 @@ import yaml
 from provisioner.inventory import fastyaml, yamlpatch
 from provisioner.inventory.consistency import check_accounts
 from provisioner.inventory.model import Inventory
-from provisioner.inventory.parse import (
-    ACCOUNTS_KEY,
-    ENCRYPTED,
-    GROUP,
-    Collector,
-    RawInventory,
-    merged_group_vars,
-    parse_domains,
-    parse_hosts,
-    parse_settings,
-)
+from provisioner.inventory.parse import ACCOUNTS_KEY, ENCRYPTED, GROUP, RawInventory, merged_group_vars, parse_hosts
+from provisioner.inventory.parse_accounts import parse_domains
+from provisioner.inventory.parse_settings import parse_settings
+from provisioner.inventory.reader import Collector
 from provisioner.problems import InventoryInvalid, Problem
 
 GROUP_VARS = Path("group_vars") / GROUP
