@@ -9,6 +9,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from provisioner.cli.ansible_options import ansible_options
 from provisioner.cli.common import (
     EXIT_BAD_INPUT,
     EXIT_FAILED,
@@ -25,7 +26,7 @@ from provisioner.inventory.probe_account import load as load_probe_account
 from provisioner.inventory.vault import VaultFileError
 from provisioner.probe import checks as probe
 from provisioner.probe import client_settings
-from provisioner.runner.options import AnsibleOptions, PlaybookRun, ansible_options
+from provisioner.runner.options import AnsibleOptions, PlaybookRun
 from provisioner.runner.run import (
     ansible_env,
     count_tasks,
