@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
 from rich.console import Console
@@ -27,32 +28,25 @@ from provisioner.inventory.vault import VaultFileError
 from provisioner.probe import checks as probe
 from provisioner.probe import client_settings
 from provisioner.runner.options import AnsibleOptions, PlaybookRun
-from provisioner.runner.run import (
-    ansible_env,
-    count_tasks,
-    playbook_path,
-    run_playbook,
-    with_vault,
-)
+from provisioner.runner.run import execute, playbook_path
 from provisioner.sandbox import server as sandbox
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print a JSON summary (for CI).")
 
 
-def _run(inventory_dir: Path, playbook: str, ansible: AnsibleOptions, as_json: bool, keep: bool) -> None:
-    """Validate, run one playbook with live progress, report; exit with Ansible's code."""
-    load_or_exit(inventory_dir)  # nothing touches a host before the inventory is valid
-    try:
-        run = with_vault(PlaybookRun(playbook_path(playbook), inventory_dir.resolve(), ansible))
-    except VaultFileError as err:
-        fail(str(err))
+def _run(inventory_dir: Path, playbook: str, ansible: AnsibleOptions, as_json: bool, keep: bool) -> NoReturn:
+    """Run one playbook with live progress (the runner validates first), report; exit with Ansible's code."""
     # With --json, stdout carries only the summary; everything human goes to stderr.
     console = Console(stderr=as_json)
-    if ansible.verbosity:
-        console.print(" ".join(run.argv()), style="dim", highlight=False)
-    total = count_tasks(run, ansible_env())
+
+    def announce(run: PlaybookRun) -> None:
+        if ansible.verbosity:
+            console.print(" ".join(run.argv()), style="dim", highlight=False)
+
     with live_progress(console, ansible.verbosity) as sink:
-        result = run_playbook(run, on_event=sink, keep_artifacts=keep, total_tasks=total)
+        result = execute(
+            PlaybookRun(playbook_path(playbook), inventory_dir, ansible), sink, on_start=announce, keep_artifacts=keep
+        )
     print_report(console, result.progress, show_diffs=ansible.diff)
     if result.artifacts is not None:
         console.print(f"artifacts kept in {result.artifacts} (private: they may hold secrets)")

@@ -51,11 +51,17 @@ class AnsibleOptions:
 
 @dataclass(frozen=True)
 class PlaybookRun:
-    """One ansible-playbook invocation: playbook + inventory + options."""
+    """One ansible-playbook invocation: playbook + inventory + options.
+
+    ``bundle``: a folder with another release's roles/ and ansible.cfg that the
+    run uses instead of ours (`rehearse --upgrade-from`); it changes the
+    environment, not the argv.
+    """
 
     playbook: Path
     inventory: Path
     options: AnsibleOptions = field(default_factory=AnsibleOptions)
+    bundle: Path | None = None
 
     def argv(self) -> list[str]:
         """The equivalent command line, as a list (shown with -v, tested golden)."""

@@ -41,6 +41,13 @@ FORBIDDEN: dict[str, set[str]] = {
 # and from other commands without a click context.
 CLI_ONLY_LIBRARIES = {"click"}
 
+# The one call into Ansible (runner.run.execute) and what it takes and returns: every other
+# function of runner.run is a step of that call, never made on its own by a command.
+RUNNER_RUN = f"{PACKAGE}.runner.run"
+RUNNER_RUN_PUBLIC = {"execute", "RunResult", "EventSink", "RunStart", "playbook_path"}
+ONE_CALL = f"outside runner/ only {sorted(RUNNER_RUN_PUBLIC)} (one call into Ansible: execute)"
+
+
 @dataclass(frozen=True)
 class Import:
     module: str  # absolute, e.g. provisioner.runner.run, or click
@@ -82,23 +89,27 @@ def is_private(name: str) -> bool:
     return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
 
 
-def private_attribute_uses(source: str, module_aliases: set[str]) -> Iterator[tuple[str, int]]:
-    """`alias._name` where alias is an imported provisioner module: a private name reached across."""
+def attribute_uses(source: str, module_aliases: dict[str, str]) -> Iterator[tuple[str, str, int]]:
+    """(module, name, line) for each `alias.name` where alias is an imported provisioner module."""
     for node in ast.walk(ast.parse(source)):
         if (
             isinstance(node, ast.Attribute)
             and isinstance(node.value, ast.Name)
             and node.value.id in module_aliases
-            and is_private(node.attr)
         ):
-            yield f"{node.value.id}.{node.attr}", node.lineno
+            yield module_aliases[node.value.id], node.attr, node.lineno
+
+
+def runner_step(module: str, name: str | None, own: str) -> bool:
+    """A step of runner.execute taken on its own, outside runner/."""
+    return module == RUNNER_RUN and own != "runner" and name is not None and name not in RUNNER_RUN_PUBLIC
 
 
 def violations(module: str, source: str, *, is_package: bool = False) -> list[str]:
     """What ``module`` (an importable name under provisioner) does against the layout."""
     own = part_of(module)
     found: list[str] = []
-    module_aliases: set[str] = set()
+    module_aliases: dict[str, str] = {}  # local name -> provisioner module
     for imp in imports(source, module, is_package):
         top = imp.module.split(".")[0]
         if top in CLI_ONLY_LIBRARIES and own != "cli":
@@ -109,7 +120,7 @@ def violations(module: str, source: str, *, is_package: bool = False) -> list[st
         if imp.name is not None and _is_module(f"{target}.{imp.name}"):
             target = f"{target}.{imp.name}"  # `from provisioner.probe import checks`: a module
         if target != imp.module or imp.name is None:
-            module_aliases.add(imp.bound)
+            module_aliases[imp.bound] = target
         other = part_of(target)
         if other not in FLOOR_OF:
             found.append(f"{imp.line}: imports {target}, a part with no floor in FLOORS")
@@ -124,8 +135,13 @@ def violations(module: str, source: str, *, is_package: bool = False) -> list[st
             found.append(f"{imp.line}: imports the private name {imp.name} from {target}")
         if is_private(target.split(".")[-1]):
             found.append(f"{imp.line}: imports the private module {target}")
-    for use, line in private_attribute_uses(source, module_aliases):
-        found.append(f"{line}: reaches the private name {use} of another module")
+        if runner_step(imp.module, imp.name, own):
+            found.append(f"{imp.line}: imports {imp.name} from {RUNNER_RUN}; {ONE_CALL}")
+    for target, name, line in attribute_uses(source, module_aliases):
+        if is_private(name):
+            found.append(f"{line}: reaches the private name {name} of {target}")
+        if runner_step(target, name, own):
+            found.append(f"{line}: uses {name} of {RUNNER_RUN}; {ONE_CALL}")
     return found
 
 
@@ -163,7 +179,9 @@ def test_imports_only_go_down() -> None:
         ("provisioner.runner.x", "import click\n", "imports click, which only cli/ may use"),
         ("provisioner.inventory.x", "def f():\n    import click\n", "imports click"),
         ("provisioner.cli.x", "from provisioner.resources import _ROOT\n", "private name _ROOT"),
-        ("provisioner.cli.x", "from provisioner.probe import checks\nchecks._timed()\n", "private name checks._timed"),
+        ("provisioner.cli.x", "from provisioner.probe import checks\nchecks._timed()\n", "private name _timed"),
+        ("provisioner.rehearse.x", "from provisioner.runner.run import run_playbook\n", "one call into Ansible"),
+        ("provisioner.dns.x", "from provisioner.runner import run\nrun.count_tasks()\n", "one call into Ansible"),
         ("provisioner.dns.x", "from ..cli import common\n", "which is higher (cli)"),
         ("provisioner.dns.x", "from provisioner.newpart import thing\n", "no floor in FLOORS"),
     ],
