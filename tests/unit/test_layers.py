@@ -159,6 +159,19 @@ def test_every_part_has_a_floor() -> None:
     assert parts - set(FLOOR_OF) == set(), "a new part of provisioner/: give it a floor in FLOORS and docs/layout.md"
 
 
+# A module a newcomer can read in one sitting; past this, split it by what it holds.
+MAX_LINES = 300
+
+
+def test_no_module_over_max_lines() -> None:
+    long = {
+        str(path.relative_to(PACKAGE_DIR.parent)): lines
+        for path in package_modules()
+        if (lines := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES
+    }
+    assert long == {}, f"split these modules by what they hold (at most {MAX_LINES} lines each)"
+
+
 def test_imports_only_go_down() -> None:
     problems = []
     for path in package_modules():
