@@ -20,7 +20,12 @@ release_option = click.option(
 
 @click.group("sandbox")
 def sandbox_group() -> None:
-    """A local Debian container to deploy to (state in ./.sandbox or $MAILPROV_SANDBOX_DIR)."""
+    """A local Debian container to deploy to (state in ./.sandbox or $MAILPROV_SANDBOX_DIR).
+
+    A second sandbox beside the demo's takes its own container name and ports
+    from $MAILPROV_SANDBOX_NAME (default mailprov-sandbox) and
+    $MAILPROV_SANDBOX_PORT_BASE (default 14000: trixie 14xxx, bookworm 15xxx).
+    """
 
 
 @sandbox_group.command("up")
