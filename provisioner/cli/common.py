@@ -61,7 +61,10 @@ def load_or_exit(inventory_dir: Path) -> Inventory:
 
 def read_password(password_stdin: bool) -> str:
     if password_stdin:
-        line = sys.stdin.readline().rstrip("\r\n")
+        try:
+            line = sys.stdin.readline().rstrip("\r\n")
+        except UnicodeDecodeError:  # a strict UTF-8 stdin; others hand over lone surrogates
+            fail(_NOT_UTF8)
         if not line:
             fail("no password on standard input")
         return _checked_password(line)
@@ -73,12 +76,15 @@ def read_password(password_stdin: bool) -> str:
     return _checked_password(password)
 
 
+_NOT_UTF8 = "the password is not UTF-8 text: pipe it in as UTF-8 (or set a UTF-8 locale)"
+
+
 def _checked_password(password: str) -> str:
     """Undecodable bytes arrive as lone surrogates: refuse them rather than hash something else."""
     try:
         password.encode("utf-8")
     except UnicodeEncodeError:
-        fail("the password is not UTF-8 text: set a UTF-8 locale or pipe the password in as UTF-8")
+        fail(_NOT_UTF8)
     if "\0" in password:
         fail("the password contains a NUL character, which Dovecot's tools cannot pass on")
     return password

@@ -36,8 +36,7 @@ def parse_size(value: object) -> int | None:
         return None
     if isinstance(value, int):
         return min(value, _HUGE) if value > 0 else None
-    text = str(value)
-    match = _SIZE.fullmatch(text.strip()) if len(text) < 100 else None
+    match = _SIZE.fullmatch(str(value).strip())
     if not match:
         return None
     if len(match.group(1)) > 20:  # more than any disk holds; int() of 5000 digits would fail
