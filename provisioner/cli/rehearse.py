@@ -99,6 +99,10 @@ def _finish(
         print_json(summary)
     else:
         console.print(table)
+        throwaway = getattr(result, "throwaway_probe", None)
+        if throwaway:
+            console.print(f"probe account: {throwaway}, made for this rehearsal in its private copy only "
+                          "(`mailprov probe-account create` makes one for `check`)")
         _print_footer(console, result.kept, [o.stand for o in result.outcomes], result.has_probe_account,
                       result.ok)
     sys.exit(0 if result.ok else EXIT_FAILED)

@@ -16,8 +16,9 @@ import json
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from provisioner.inventory.accounts import add_mailbox
+from provisioner.inventory.accounts import add_mailbox, set_password
 from provisioner.inventory.passwords import hash_password
 from provisioner.inventory.store import edit_accounts, write_atomically
 from provisioner.inventory.vault import decrypt, encrypt, ensure_vault_password_file, find_vault_password_file
@@ -81,13 +82,35 @@ def create(inventory: Path, address: str | None = None) -> Credentials:
     password = secrets.token_urlsafe(24)
     try:
         with edit_accounts(inventory) as domains:
-            if address is None:
-                if not domains:
-                    raise UsageError("no mail domain yet; add one with `mailprov domain add DOMAIN`")
-                address = f"{PROBE_LOCAL_PART}@{domains[0].get('name')}"
+            address = address or _default_address(domains)
             creds = Credentials(add_mailbox(domains, address, hash_password(password), PROBE_QUOTA), password)
             store(inventory, creds, ensure_vault_password_file(inventory)[0])
     except BaseException:
         path.unlink(missing_ok=True)  # ours: it did not exist before; accounts.yml was not written
         raise
     return creds
+
+
+def _default_address(domains: list[Any]) -> str:
+    if not domains:
+        raise UsageError("no mail domain yet; add one with `mailprov domain add DOMAIN`")
+    return f"{PROBE_LOCAL_PART}@{domains[0].get('name')}"
+
+
+def create_throwaway(inventory: Path) -> Credentials | None:
+    """A probe mailbox with a random password for a PRIVATE inventory copy (`rehearse`).
+
+    Only its hash is written (into the copy's accounts.yml); the password stays in memory,
+    no vault file is made. An existing ``mailprov-probe@`` mailbox gets the new password.
+    None when the inventory has no mail domain (nothing to log in to).
+    """
+    password = secrets.token_urlsafe(24)
+    with edit_accounts(inventory) as domains:
+        if not domains:
+            return None
+        address = _default_address(domains)
+        try:
+            add_mailbox(domains, address, hash_password(password), PROBE_QUOTA)
+        except UsageError:  # the mailbox exists (its password file was lost): take it over
+            set_password(domains, address, hash_password(password))
+    return Credentials(address, password)

@@ -22,7 +22,7 @@ from pathlib import Path
 from types import FrameType
 
 from provisioner.inventory.model import Inventory
-from provisioner.inventory.probe_account import Credentials
+from provisioner.inventory.probe_account import Credentials, create_throwaway
 from provisioner.inventory.probe_account import load as load_probe_account
 from provisioner.inventory.store import load_inventory
 from provisioner.inventory.vault import find_vault_password_file
@@ -62,7 +62,8 @@ class Rehearsal:
     outcomes: list[HostOutcome]
     deploy: RunResult | None = None
     kept: Path | None = None  # the private folder, with --keep
-    has_probe_account: bool = True
+    has_probe_account: bool = True  # the inventory's own, or the throwaway one made for the rehearsal
+    throwaway_probe: str | None = None  # its address, when the rehearsal made one in its copy
 
     @property
     def ok(self) -> bool:
@@ -189,6 +190,8 @@ class Workspace:
     workdir: Path  # private (0700): the inventory copy, SSH key, known_hosts
     overlay: Path
     kept: Path | None = None
+    creds: Credentials | None = None  # the inventory's probe account, else a throwaway one in the copy
+    throwaway_probe: bool = False
 
 
 @contextlib.contextmanager
@@ -202,6 +205,13 @@ def workspace(setup: Setup, keep: bool, step: Step) -> Iterator[Workspace]:
     try:
         with _sigterm_interrupts():
             write_overlay(setup.inventory_dir, workdir, setup.stands)
+            space.creds = setup.creds
+            if setup.creds is None:
+                # Only the private copy gets it (hash in its accounts.yml, password in memory).
+                space.creds = create_throwaway(space.overlay)
+                space.throwaway_probe = space.creds is not None
+                if space.creds is not None:
+                    step(f"no probe account: made a throwaway one, {space.creds.address}, in the private copy")
             yield space
     finally:
         if keep:
@@ -225,14 +235,16 @@ def rehearse(
     """The whole rehearsal. Raises (see :func:`prepare`) before anything starts when the set-up is wrong."""
     setup = prepare(inventory_dir, limit)
     outcomes = [HostOutcome(s) for s in setup.stands]
-    result = Rehearsal(outcomes, has_probe_account=setup.creds is not None)
+    result = Rehearsal(outcomes)
     with workspace(setup, keep, step) as space:
+        result.has_probe_account = space.creds is not None
+        result.throwaway_probe = space.creds.address if space.throwaway_probe and space.creds else None
         start_containers(setup.stands, space.workdir, step)
         step("deploying site.yml to the containers")
         result.deploy = deploy(space.overlay, space.workdir, setup.vault, verbosity, on_event)
         for outcome in outcomes:
             outcome.deploy = result.deploy.progress.hosts.get(outcome.stand.host)
             outcome.failures = [f for f in result.deploy.progress.failures if f.host == outcome.stand.host]
-        check_hosts(space.overlay, outcomes, setup.creds, step)
+        check_hosts(space.overlay, outcomes, space.creds, step)
     result.kept = space.kept
     return result

@@ -189,11 +189,12 @@ def upgrade_rehearsal(
     source = resolve(ref, repo)
     setup = prepare(inventory_dir, limit)
     outcomes = [UpgradeOutcome(s) for s in setup.stands]
-    result = UpgradeRehearsal(source, outcomes, has_probe_account=setup.creds is not None)
+    result = UpgradeRehearsal(source, outcomes)
     with workspace(setup, keep, step) as space:
+        result.has_probe_account = space.creds is not None
         bundle = extract(source, space.workdir / BUNDLE_DIR)
         step(f"upgrade from {source.label}")
-        boxes = upgrade_mail.mailboxes_for(space.overlay, setup.inventory, setup.creds)
+        boxes = upgrade_mail.mailboxes_for(space.overlay, setup.inventory, space.creds)
         result.mailboxes = [b.address for b in boxes]
         start_containers(setup.stands, space.workdir, step)
         _run_phases(_Phases(setup, space, result, verbosity=verbosity, step=step, on_event=on_event), boxes, bundle)
@@ -226,7 +227,7 @@ def _run_phases(phases: _Phases, boxes: list[Credentials], bundle: Path) -> None
             phases.targets[o.stand.host], boxes, o.sent, READ_AGAIN_TIMEOUT
         )
     checked = [HostOutcome(o.stand, deploy=o.new.counts) for o in outcomes if o.new.ok]
-    check_hosts(phases.space.overlay, checked, phases.setup.creds, phases.step)
+    check_hosts(phases.space.overlay, checked, phases.space.creds, phases.step)
     for host_checks in checked:
         next(o for o in outcomes if o.stand is host_checks.stand).checks = host_checks
     again = phases.converge("idempotence", [o.stand.host for o in outcomes if o.new.ok], None)

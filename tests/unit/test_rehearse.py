@@ -174,3 +174,39 @@ def test_a_refused_template_shows_the_validators_stderr() -> None:
     assert failure_message(res) == (
         "failed to validate: postconf: fatal: invalid smtpd_tls_security_level value: bogus"
     )
+
+
+def _snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
+    return {str(p.relative_to(folder)): (p.read_bytes(), p.stat().st_mtime_ns)
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_without_probe_account_a_throwaway_one_is_made_in_the_copy_only(
+    inventory: Path, podman: FakePodman, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MAILPROV_VAULT_PASSWORD_FILE", raising=False)
+    hosts = inventory / "hosts.yml"
+    hosts.write_text(hosts.read_text() + SECOND_HOST)
+    before = _snapshot(inventory)
+    assert not any(name.startswith(".probe-account") for name in before)
+    copies: list[str] = []
+
+    def behaviour(run: Any, **kwargs: Any) -> RunResult:
+        copies.append((run.inventory / "group_vars" / "mailservers" / "accounts.yml").read_text())
+        return deployed()(run, **kwargs)
+
+    fake_deploy(monkeypatch, behaviour)
+    logins: list[str | None] = []
+
+    def run_checks(target: probe.Target, on_check: Any = None) -> list[probe.Check]:
+        logins.append(target.creds.address if target.creds else None)
+        return [probe.Check(target.host, "submission login", "pass" if target.creds else "fail", "")]
+
+    monkeypatch.setattr(probe, "run_checks", run_checks)
+    result = invoke(inventory)
+    assert result.exit_code == 0, result.output
+    assert logins == ["mailprov-probe@example.org"] * 2
+    assert "address: mailprov-probe@example.org" in copies[0]  # the copy deployed has its hash
+    assert "the login checks cannot pass" not in result.output and "rehearsal passed" in result.output
+    assert "mailprov-probe@example.org, made for this rehearsal" in result.output.replace("\n", " ")
+    assert _snapshot(inventory) == before  # the operator's files: same bytes, same mtimes, none added
