@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
@@ -47,31 +48,55 @@ def check(
     if not hosts:
         fail(f"no host matches --limit {limit}")
     console = Console(stderr=as_json)
+    results = run_probes(console, hosts)
+    if as_json:
+        print_json(checks_summary(results))
+    else:
+        print_tables(console, hosts, results)
+        login_note(console, no_login=no_login, has_account=creds is not None)
+        console.print(verdict(results))
+    sys.exit(EXIT_FAILED if any(not c.ok for c in results) else 0)
+
+
+def run_probes(console: Console, hosts: list[probe.Target]) -> list[probe.Check]:
+    """Every check of every host, with a spinner on a terminal."""
     results: list[probe.Check] = []
     for target in hosts:
         with console.status(f"checking {target.host} at {target.address}") as status:
             results += probe.run_checks(target, lambda c: status.update(f"{c.host}: {c.name}"))
-    if as_json:
-        print_json({"ok": all(c.ok for c in results), "checks": [vars(c) for c in results]})
-    else:
-        for target in hosts:
-            console.print(_check_table(target, [c for c in results if c.host == target.host]))
+    return results
+
+
+def checks_summary(results: list[probe.Check]) -> dict[str, Any]:
+    return {"ok": all(c.ok for c in results), "checks": [vars(c) for c in results]}
+
+
+def print_tables(console: Console, hosts: list[probe.Target], results: list[probe.Check]) -> None:
+    for target in hosts:
+        console.print(_check_table(target, [c for c in results if c.host == target.host]))
+    for c in results:
+        if c.name == probe.ROUND_TRIP_CHECK and c.status == "pass":
+            console.print(f"mail round trip on {c.host}: {c.detail}")
+
+
+def login_note(console: Console, *, no_login: bool, has_account: bool) -> None:
+    if no_login:
+        console.print("[yellow]login checks skipped (--no-login)[/]: sending and reading mail were not tested")
+    elif not has_account:
+        console.print(
+            "[red]no account to log in with[/], so sending and reading mail could not be tested: "
+            "pass --user ADDRESS --password-stdin, run `mailprov probe-account create`, "
+            "or skip them with --no-login"
+        )
+
+
+def verdict(results: list[probe.Check]) -> str:
+    """``N/M checks passed``, red when any failed, naming the failed ones."""
     failed = [c for c in results if not c.ok]
-    if not as_json:
-        if no_login:
-            console.print("[yellow]login checks skipped (--no-login)[/]: sending and reading mail were not tested")
-        elif creds is None:
-            console.print(
-                "[red]no account to log in with[/], so sending and reading mail could not be tested: "
-                "pass --user ADDRESS --password-stdin, run `mailprov probe-account create`, "
-                "or skip them with --no-login"
-            )
-        for c in results:
-            if c.name == probe.ROUND_TRIP_CHECK and c.status == "pass":
-                console.print(f"mail round trip on {c.host}: {c.detail}")
-        summary = f"{len(results) - len(failed)}/{len(results)} checks passed"
-        console.print(f"[red]{summary}[/]" if failed else f"[green]{summary}[/]")
-    sys.exit(EXIT_FAILED if failed else 0)
+    summary = f"{len(results) - len(failed)}/{len(results)} checks passed"
+    if not failed:
+        return f"[green]{summary}[/]"
+    return f"[red]{summary}; failed: {', '.join(f'{c.host}: {c.name}' for c in failed)}[/]"
 
 
 def _login_account(inventory_dir: Path, user: str | None, password_stdin: bool, no_login: bool) -> Credentials | None:

@@ -9,15 +9,25 @@ from typing import NoReturn
 import click
 from rich.console import Console
 
+from provisioner.cli import check as check_cli
 from provisioner.cli.ansible_options import ansible_options
-from provisioner.cli.common import inventory_option, json_option, print_json
+from provisioner.cli.common import EXIT_FAILED, inventory_option, json_option, print_json
 from provisioner.cli.display import live_progress, print_report
+from provisioner.inventory.probe_account import ProbeAccountError
+from provisioner.inventory.probe_account import load as load_probe_account
+from provisioner.inventory.store import load_inventory
+from provisioner.inventory.vault import VaultFileError
+from provisioner.probe import checks as probe
 from provisioner.runner.options import AnsibleOptions, PlaybookRun
-from provisioner.runner.run import execute, playbook_path
+from provisioner.runner.progress import Progress
+from provisioner.runner.run import RunResult, execute, playbook_path
 
 
-def _run_and_report(inventory_dir: Path, playbook: str, ansible: AnsibleOptions, as_json: bool, keep: bool) -> NoReturn:
-    """Run one playbook with live progress (the runner validates first), report; exit with Ansible's code."""
+def _run_and_report(
+    inventory_dir: Path, playbook: str, ansible: AnsibleOptions, as_json: bool, keep: bool, *, check: bool = False
+) -> NoReturn:
+    """Run one playbook with live progress (the runner validates first), report; with ``check``,
+    `mailprov check` the deployed hosts. Exit: Ansible's code, else 1 when a check failed."""
     # With --json, stdout carries only the summary; everything human goes to stderr.
     console = Console(stderr=as_json)
 
@@ -32,12 +42,57 @@ def _run_and_report(inventory_dir: Path, playbook: str, ansible: AnsibleOptions,
     print_report(console, result.progress, show_diffs=ansible.diff)
     if result.artifacts is not None:
         console.print(f"artifacts kept in {result.artifacts} (private: they may hold secrets)")
+    checks = _checks_after(console, inventory_dir, result, as_json) if check and not ansible.check else None
+    failed = [c for c in checks or [] if not c.ok]
+    code = result.rc or (EXIT_FAILED if failed else 0)
     if as_json:
-        print_json({"rc": result.rc, **result.progress.summary()})
-    elif result.rc == 0:
-        verb = "would change" if ansible.check else "changed"
-        console.print(f"[green]done[/]: {result.progress.total_changed} {verb}")
-    sys.exit(result.rc)
+        summary = check_cli.checks_summary(checks) if checks is not None else None
+        print_json({"rc": result.rc, "exit": code, **result.progress.summary(), "check": summary})
+    else:
+        _print_verdict(console, result, ansible, checks, asked=check)
+    sys.exit(code)
+
+
+def _checks_after(console: Console, inventory_dir: Path, result: RunResult, as_json: bool) -> list[probe.Check] | None:
+    """`mailprov check` on the hosts the deploy reached without failure; None when it failed."""
+    if result.rc != 0:
+        return None
+    hosts = _deployed_hosts(result.progress)
+    try:
+        creds = load_probe_account(inventory_dir)
+        note = "" if creds is not None else "no probe account (`mailprov probe-account create`)"
+    except (ProbeAccountError, VaultFileError) as err:
+        creds, note = None, str(err)
+    targets = probe.targets(load_inventory(inventory_dir), creds, ",".join(hosts), login=creds is not None)
+    results = check_cli.run_probes(console, targets) if targets else []
+    if not as_json:
+        check_cli.print_tables(console, targets, results)
+    if note:
+        console.print(f"[yellow]login checks skipped[/]: {note}; sending and reading mail were not tested")
+    return results
+
+
+def _deployed_hosts(progress: Progress) -> list[str]:
+    return sorted(h for h, c in progress.hosts.items() if not c.failed and not c.unreachable)
+
+
+def _print_verdict(
+    console: Console, result: RunResult, ansible: AnsibleOptions, checks: list[probe.Check] | None, *, asked: bool
+) -> None:
+    if result.rc != 0:
+        if asked and not ansible.check:
+            console.print("[red]deploy failed[/]: checks not run")
+        return
+    verb = "would change" if ansible.check else "changed"
+    done = f"{result.progress.total_changed} {verb}"
+    if checks is None:
+        why = " (checks skipped: --check changes nothing)" if asked and ansible.check else ""
+        console.print(f"[green]done[/]: {done}{why}")
+    elif any(not c.ok for c in checks):
+        console.print(f"[bold red]deployed, but the server does not work[/]: {done}; "
+                      + check_cli.verdict(checks))
+    else:
+        console.print(f"[green]done[/]: {done}; " + check_cli.verdict(checks))
 
 
 keep_option = click.option(
@@ -50,13 +105,16 @@ keep_option = click.option(
 @ansible_options
 @json_option
 @keep_option
-def deploy(inventory_dir: Path, ansible: AnsibleOptions, as_json: bool, keep_artifacts: bool) -> None:
-    """Make the servers match the inventory (playbooks/site.yml).
+@click.option("--no-check", is_flag=True, help="Do not run `mailprov check` after the deploy.")
+def deploy(inventory_dir: Path, ansible: AnsibleOptions, as_json: bool, keep_artifacts: bool, no_check: bool) -> None:
+    """Make the servers match the inventory (playbooks/site.yml), then check them.
 
+    After a successful deploy, `mailprov check` runs on the deployed hosts; a failed
+    check makes the exit code 1 (--no-check skips it; so do --check and a failed deploy).
     `--check --diff` shows what would change and changes nothing;
     `--tags accounts` applies only domains, mailboxes and aliases.
     """
-    _run_and_report(inventory_dir, "site.yml", ansible, as_json, keep_artifacts)
+    _run_and_report(inventory_dir, "site.yml", ansible, as_json, keep_artifacts, check=not no_check)
 
 
 @click.group()

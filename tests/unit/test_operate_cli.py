@@ -8,13 +8,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import Result
+from click.testing import CliRunner, Result
 
+from provisioner.cli import main
+from provisioner.inventory.probe_account import create as create_probe_account
 from provisioner.probe import checks as probe
 from provisioner.probe.session import need_creds
 from provisioner.runner import run as runner_run
 from provisioner.runner.options import PlaybookRun
-from provisioner.runner.progress import Progress
+from provisioner.runner.progress import HostCounts, Progress
 from provisioner.runner.run import RunResult
 
 
@@ -146,3 +148,96 @@ def test_check_no_login_skips_on_purpose(cli: Callable[..., Result], login_probe
 
 def test_check_no_login_excludes_user(cli: Callable[..., Result], login_probe: None) -> None:
     assert cli("check", "--no-login", "--user", "a@example.org", "--password-stdin", input="x\n").exit_code == 2
+
+
+# -- deploy runs `check` at the end --------------------------------------------------------------
+
+@pytest.fixture
+def green_deploy(monkeypatch: pytest.MonkeyPatch) -> list[PlaybookRun]:
+    """Ansible 'succeeds' on the sample's host (rc 0, 3 changed)."""
+    seen: list[PlaybookRun] = []
+
+    def fake_run(run: PlaybookRun, **_: Any) -> RunResult:
+        seen.append(run)
+        progress = Progress()
+        progress.hosts["mail.example.org"] = HostCounts(ok=40, changed=3)
+        return RunResult(rc=0, progress=progress)
+
+    monkeypatch.setattr(runner_run, "run_playbook", fake_run)
+    monkeypatch.setattr(runner_run, "count_tasks", lambda *_: None)
+    monkeypatch.delenv("MAILPROV_VAULT_PASSWORD_FILE", raising=False)
+    return seen
+
+
+def fake_checks(monkeypatch: pytest.MonkeyPatch, failing: str | None = None) -> list[probe.Target]:
+    seen: list[probe.Target] = []
+
+    def run_checks(target: probe.Target, on_check: Any = None) -> list[probe.Check]:
+        seen.append(target)
+        return [probe.Check(target.host, name, "fail" if name == failing else "pass", "fine")
+                for name in ("SMTP banner", "IMAPS login")]
+
+    monkeypatch.setattr(probe, "run_checks", run_checks)
+    return seen
+
+
+def test_deploy_checks_the_deployed_hosts_with_the_probe_account(
+    cli: Callable[..., Result], green_deploy: list[PlaybookRun], inventory: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    create_probe_account(inventory)
+    seen = fake_checks(monkeypatch)
+    result = cli("deploy")
+    assert result.exit_code == 0, result.output
+    [target] = seen
+    assert target.host == "mail.example.org" and target.login and target.creds is not None
+    assert "done: 3 changed; 2/2 checks passed" in result.output
+    assert "IMAPS login" in result.output  # the check table
+
+
+def test_deploy_with_a_failed_check_exits_1_and_says_which(
+    cli: Callable[..., Result], green_deploy: list[PlaybookRun], inventory: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    create_probe_account(inventory)
+    fake_checks(monkeypatch, failing="IMAPS login")
+    result = cli("deploy")
+    assert result.exit_code == 1
+    assert "deployed, but the server does not work" in result.output
+    assert "1/2 checks passed; failed: mail.example.org: IMAPS login" in " ".join(result.output.split())
+
+
+def test_deploy_json_folds_the_checks_in(
+    cli: Callable[..., Result], green_deploy: list[PlaybookRun], inventory: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    create_probe_account(inventory)
+    fake_checks(monkeypatch, failing="SMTP banner")
+    result = CliRunner().invoke(main, ["deploy", "--json", "-i", str(inventory)], catch_exceptions=False)
+    summary = json.loads(result.stdout)
+    assert result.exit_code == 1 and summary["rc"] == 0 and summary["exit"] == 1
+    assert summary["check"]["ok"] is False and len(summary["check"]["checks"]) == 2
+
+
+@pytest.mark.parametrize("flag", ["--no-check", "--check"])
+def test_deploy_no_check_and_dry_run_skip_the_checks(
+    cli: Callable[..., Result], green_deploy: list[PlaybookRun], monkeypatch: pytest.MonkeyPatch, flag: str
+) -> None:
+    seen = fake_checks(monkeypatch, failing="SMTP banner")
+    result = cli("deploy", flag)
+    assert result.exit_code == 0 and seen == []
+
+
+def test_failed_deploy_runs_no_checks(
+    cli: Callable[..., Result], runs: list[PlaybookRun], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen = fake_checks(monkeypatch)
+    result = cli("deploy")
+    assert result.exit_code == 4 and seen == [] and "deploy failed: checks not run" in result.output
+
+
+def test_deploy_without_probe_account_skips_only_the_logins(
+    cli: Callable[..., Result], green_deploy: list[PlaybookRun], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen = fake_checks(monkeypatch)
+    result = cli("deploy")
+    assert result.exit_code == 0
+    assert [t.login for t in seen] == [False]
+    assert "login checks skipped" in result.output and "probe-account create" in result.output
