@@ -8,9 +8,10 @@ from typing import Any
 
 import click
 from rich.console import Console
-from rich.table import Table
+from rich.markup import escape
 
 from provisioner.cli.common import inventory_option, load_or_exit, print_json, read_password
+from provisioner.cli.tables import FitTable
 from provisioner.inventory import accounts as edits
 from provisioner.inventory.listing import alias_rows, mailbox_rows
 from provisioner.inventory.passwords import hash_password, normalize_imported_hash
@@ -35,9 +36,9 @@ def _table(columns: list[str], rows: list[list[str]]) -> None:
         for row in rows:
             click.echo("\t".join(row))
         return
-    table = Table(*columns, box=None, pad_edge=False)
+    table = FitTable(columns, box=False)
     for row in rows:
-        table.add_row(*row)
+        table.add_row(*(escape(cell) for cell in row))
     console.print(table)
 
 

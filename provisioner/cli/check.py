@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 from rich.console import Console
-from rich.table import Table
+from rich.text import Text
 
 from provisioner.cli.common import (
     EXIT_FAILED,
@@ -19,6 +19,7 @@ from provisioner.cli.common import (
     print_json,
     read_password,
 )
+from provisioner.cli.tables import FitTable
 from provisioner.inventory.probe_account import Credentials, ProbeAccountError
 from provisioner.inventory.probe_account import load as load_probe_account
 from provisioner.inventory.vault import VaultFileError
@@ -115,13 +116,10 @@ def _login_account(inventory_dir: Path, user: str | None, password_stdin: bool, 
         fail(str(err))
 
 
-def _check_table(target: probe.Target, results: list[probe.Check]) -> Table:
-    table = Table(title=f"{target.host} ({target.address})", title_justify="left")
-    table.add_column("check", no_wrap=True)
-    table.add_column("result")
-    table.add_column("time", justify="right")
-    table.add_column("detail", overflow="fold")
+def _check_table(target: probe.Target, results: list[probe.Check]) -> FitTable:
+    table = FitTable(("check", "result", "time", "detail"), title=f"{target.host} ({target.address})",
+                     wrap="detail", right=("time",))
     style = {"pass": "green", "fail": "bold red", "skip": "yellow"}
     for c in results:
-        table.add_row(c.name, f"[{style[c.status]}]{c.status}[/]", f"{c.seconds:.2f}s", c.detail)
+        table.add_row(Text(c.name), f"[{style[c.status]}]{c.status}[/]", f"{c.seconds:.2f}s", Text(c.detail))
     return table

@@ -12,6 +12,7 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
+from provisioner.cli.tables import FitTable
 from provisioner.runner.progress import Progress
 from provisioner.runner.run import EventSink
 
@@ -73,9 +74,7 @@ def _verbose(console: Console, event: dict[str, Any], verbosity: int) -> None:
         console.print(Text(str(stdout)))
 
 
-def recap_table(progress: Progress) -> Table:
-    table = Table(title="Recap", title_justify="left")
-    table.add_column("host", no_wrap=True)
+def recap_table(progress: Progress) -> FitTable:
     counts = progress.hosts.values()
     # Columns that are zero everywhere only add width.
     columns = [
@@ -83,8 +82,7 @@ def recap_table(progress: Progress) -> Table:
         for col in ("ok", "changed", "failed", "unreachable", "skipped", "rescued", "ignored")
         if col in ("ok", "changed", "failed") or any(getattr(c, col) for c in counts)
     ]
-    for col in columns:
-        table.add_column(col, justify="right")
+    table = FitTable(("host", *columns), title="Recap", right=columns)
     for host, c in sorted(progress.hosts.items()):
         style = "red" if c.failed or c.unreachable else ("yellow" if c.changed else "green")
         table.add_row(host, *(str(getattr(c, col)) for col in columns), style=style)

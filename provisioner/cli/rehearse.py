@@ -9,11 +9,11 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 from rich.console import Console
-from rich.table import Table
 
 from provisioner.cli import upgrade_report
 from provisioner.cli.common import EXIT_FAILED, fail, inventory_option, load_or_exit, print_json
 from provisioner.cli.display import live_progress, print_report
+from provisioner.cli.tables import FitTable
 from provisioner.inventory.probe_account import ProbeAccountError
 from provisioner.inventory.vault import VaultFileError
 from provisioner.rehearse import rehearsal
@@ -92,7 +92,7 @@ def _run(console: Console, verbose: int, call: Callable[[Step, EventSink], R]) -
 
 
 def _finish(
-    console: Console, as_json: bool, summary: dict[str, Any], table: Table,
+    console: Console, as_json: bool, summary: dict[str, Any], table: FitTable,
     result: rehearsal.Rehearsal | UpgradeRehearsal,
 ) -> NoReturn:
     if as_json:
@@ -108,10 +108,9 @@ def _finish(
     sys.exit(0 if result.ok else EXIT_FAILED)
 
 
-def _table(result: rehearsal.Rehearsal) -> Table:
-    table = Table(title="Rehearsal", title_justify="left")
-    for column in ("host", "release", "container", "deploy", "changed", "checks", "result"):
-        table.add_column(column, no_wrap=column != "host", overflow="fold")
+def _table(result: rehearsal.Rehearsal) -> FitTable:
+    table = FitTable(("host", "release", "container", "deploy", "changed", "checks", "result"),
+                     title="Rehearsal", right=("changed",))
     for o in result.outcomes:
         deploy = "not run" if o.deploy is None else ("ok" if o.deploy_ok else "[red]failed[/]")
         changed = "-" if o.deploy is None else str(o.deploy.changed)

@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
+from provisioner.cli.tables import FitTable
 from provisioner.rehearse.config_snapshot import FileChange, summary_line
 from provisioner.rehearse.upgrade import Converge, UpgradeOutcome, UpgradeRehearsal
 
@@ -63,12 +63,10 @@ def _config(o: UpgradeOutcome) -> str:
     return summary_line(o.config)
 
 
-def table(result: UpgradeRehearsal) -> Table:
-    """Phases down, hosts across: it stays readable on an 80-column CI log."""
-    out = Table(title=f"Upgrade rehearsal from {result.source.label}", title_justify="left")
-    out.add_column("phase", no_wrap=True)
-    for o in result.outcomes:
-        out.add_column(o.stand.host, overflow="fold")
+def table(result: UpgradeRehearsal) -> FitTable:
+    """Phases down, hosts across; stacked per phase when the hosts do not fit side by side."""
+    out = FitTable(("phase", *(o.stand.host for o in result.outcomes)),
+                   title=f"Upgrade rehearsal from {result.source.label}")
     rows: list[tuple[str, list[str]]] = [
         ("release", [o.stand.release for o in result.outcomes]),
         ("container", [o.stand.name for o in result.outcomes]),
