@@ -6,6 +6,7 @@ import click
 
 from provisioner import __version__
 from provisioner.cli import accounts, operate, probe_account, setup
+from provisioner.cli import client_settings as client_settings_cli
 from provisioner.cli import dns as dns_cli
 from provisioner.cli import rehearse as rehearse_cli
 from provisioner.cli import relay as relay_cli
@@ -26,7 +27,7 @@ main.add_command(accounts.alias)
 main.add_command(operate.deploy)
 main.add_command(operate.apply)
 main.add_command(operate.check)
-main.add_command(operate.settings)
+main.add_command(client_settings_cli.settings)
 main.add_command(operate.sandbox_group)
 main.add_command(rehearse_cli.rehearse)
 main.add_command(relay_cli.relay)

@@ -1,4 +1,4 @@
-"""`mailprov deploy`, `apply accounts`, `check`, `settings` and `sandbox`: parse, call, print."""
+"""`mailprov deploy`, `apply accounts`, `check` and `sandbox`: parse, call, print."""
 
 from __future__ import annotations
 
@@ -19,12 +19,10 @@ from provisioner.cli.common import (
     read_password,
 )
 from provisioner.cli.display import live_progress, print_report
-from provisioner.inventory.logins import NoLogin
 from provisioner.inventory.probe_account import Credentials, ProbeAccountError
 from provisioner.inventory.probe_account import load as load_probe_account
 from provisioner.inventory.vault import VaultFileError
 from provisioner.probe import checks as probe
-from provisioner.probe import client_settings
 from provisioner.runner.options import AnsibleOptions, PlaybookRun, ansible_options
 from provisioner.runner.run import (
     ansible_env,
@@ -173,27 +171,6 @@ def _check_table(target: probe.Target, results: list[probe.Check]) -> Table:
     for c in results:
         table.add_row(c.name, f"[{style[c.status]}]{c.status}[/]", f"{c.seconds:.2f}s", c.detail)
     return table
-
-
-@click.command()
-@click.argument("address")
-@inventory_option
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(client_settings.FORMATS),
-    default="text",
-    show_default=True,
-    help="Output format.",
-)
-def settings(address: str, inventory_dir: Path, fmt: str) -> None:
-    """What to type into a mail client for ADDRESS."""
-    inventory = load_or_exit(inventory_dir)
-    try:
-        found = client_settings.client_settings(inventory, address)
-    except (client_settings.UnknownDomain, NoLogin) as err:
-        fail(str(err))
-    click.echo(client_settings.render(found, fmt).rstrip("\n"))
 
 
 release_option = click.option(

@@ -12,12 +12,15 @@ import plistlib
 import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 from provisioner.inventory.logins import NoLogin, hosting_domain, login_for, split
 from provisioner.inventory.model import Inventory
 from provisioner.inventory.ports import PUBLIC_PORTS, host_ports, probe_address
-from provisioner.probe.discover import OFFLINE, Network, discover
 from provisioner.providers import table
+
+if TYPE_CHECKING:
+    from provisioner.probe.discover import Network
 
 FORMATS = ("text", "json", "autoconfig", "mobileconfig")
 # Namespace for deterministic payload UUIDs: the same address always yields
@@ -59,9 +62,10 @@ class ClientSettings:
     looked_up: tuple[str, ...] = ()  # every source asked during discovery, with its outcome
 
 
-def client_settings(inventory: Inventory, address: str, network: Network = OFFLINE) -> ClientSettings:
+def client_settings(inventory: Inventory, address: str, network: Network | None = None) -> ClientSettings:
     """Settings for ``address``: a domain the inventory serves first, then a provider of the
-    table (by mailbox domain), then discovery over ``network`` (see probe/discover.py).
+    table (by mailbox domain), then discovery over ``network`` (see probe/discover.py; None:
+    offline, no lookups).
 
     The username is the mailbox that logs in for ``address`` (see
     ``provisioner.inventory.logins``): an address that is not a mailbox, or does not
@@ -126,14 +130,16 @@ def _settings(address: str, servers: tuple[table.Endpoint, ...], login_hint: str
     return ClientSettings(address, username, domain, incoming, outgoing, login_hint, found_by, notes, looked_up)
 
 
-def _discovered(inventory: Inventory, address: str, domain: str, network: Network) -> ClientSettings:
+def _discovered(inventory: Inventory, address: str, domain: str, network: Network | None) -> ClientSettings:
     names = ", ".join(d.name for d in inventory.domains) or "none"
-    if network.offline:
+    if network is None or network.offline:
         raise UnknownDomain(
             f"{domain} is not a mail domain of this inventory (domains: {names}) nor of a known provider; "
             f"without --offline mailprov looks it up (DNS SRV, autoconfig, MX, autodiscover); "
             f"to host it: `mailprov domain add {domain}`"
         )
+    from provisioner.probe.discover import discover  # noqa: PLC0415  (dnspython: only lookups pay for it)
+
     found = discover(address.lower(), domain.lower(), network)
     looked_up = tuple(f"{a.method:<12} {a.asked}: {a.outcome}" for a in found.attempts)
     if found.label is None:

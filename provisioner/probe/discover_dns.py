@@ -69,3 +69,12 @@ def mx_hosts(res: dns.resolver.Resolver, domain: str, lifetime: float) -> tuple[
     ordered = sorted(answer.rrset, key=lambda r: r.preference)
     hosts = (r.exchange.to_text().rstrip(".").lower() for r in ordered)
     return tuple(h for h in hosts if h)
+
+
+def address_of(res: dns.resolver.Resolver, host: str, lifetime: float) -> str:
+    """The first IPv4 address of ``host`` (then IPv6), through ``res``."""
+    for rtype in ("A", "AAAA"):
+        answer = _query(res, f"{host}.", rtype, lifetime)
+        if answer is not None and answer.rrset is not None:
+            return str(next(iter(answer.rrset)))
+    raise LookupFailed(f"{host}: no address")

@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 from xml.parsers import expat
 
-from provisioner.probe.discover_dns import LookupFailed
+import dns.resolver
+
+from provisioner.probe.discover_dns import LookupFailed, address_of
 from provisioner.providers.table import Endpoint, Protocol, Security, UsernameForm
 
 MAX_BODY = 256 * 1024
@@ -31,10 +33,12 @@ AUTODISCOVER_REQUEST = (
 
 @dataclass(frozen=True)
 class Https:
-    """How to reach web servers: a TLS context (system CAs unless given) and, for tests, a
-    map of host names to the (address, port) to connect to instead of port 443."""
+    """How to reach web servers: a TLS context (system CAs unless given), the resolver that
+    finds their addresses (the system's unless given: `--nameserver` sends every lookup to
+    one server) and, for tests, host names mapped to the (address, port) to use instead."""
 
     context: ssl.SSLContext = field(default_factory=ssl.create_default_context)
+    resolver: dns.resolver.Resolver | None = None
     connect_to: dict[str, tuple[str, int]] = field(default_factory=dict)
 
     def request(self, url: str, timeout: float, body: bytes | None = None) -> bytes:
@@ -43,6 +47,8 @@ class Https:
         if parts.scheme != "https" or not parts.hostname:
             raise LookupFailed(f"{url}: only https URLs are fetched")
         address, port = self.connect_to.get(parts.hostname, (parts.hostname, parts.port or 443))
+        if parts.hostname not in self.connect_to and self.resolver is not None:
+            address = address_of(self.resolver, parts.hostname, timeout)
         path = parts.path + (f"?{parts.query}" if parts.query else "")
         conn = _Connection(parts.hostname, address, port, self.context, timeout)
         try:

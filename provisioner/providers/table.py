@@ -26,7 +26,7 @@ FILE = "providers.toml"
 _AUTH_TEXT = {
     "password": "the account password",
     "app-password": "an app password",
-    "oauth": "OAuth2 sign-in (a client that supports it)",
+    "oauth": "OAuth2 sign-in where the client supports it",
     "bridge-password": "the password Proton Mail Bridge shows",
 }
 
