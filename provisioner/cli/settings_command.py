@@ -59,7 +59,10 @@ def settings(address: str, inventory_dir: Path, *, fmt: str, offline: bool, do_c
             click.echo(f"  {line}", err=True)
         fail(str(err), EXIT_FAILED)
     if not do_check:
-        click.echo(client_settings.render(found, fmt).rstrip("\n"))
+        try:
+            click.echo(client_settings.render(found, fmt).rstrip("\n"))
+        except ValueError as err:
+            fail(str(err))
         return
     _check(found, fmt, timeout)
 

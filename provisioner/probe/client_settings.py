@@ -225,7 +225,10 @@ def as_autoconfig(settings: ClientSettings) -> str:
 
 def as_mobileconfig(settings: ClientSettings) -> str:
     """An Apple configuration profile with one IMAP account (no password in it)."""
-    imap = next(s for s in settings.incoming if s.protocol == "imap")
+    imap = next((s for s in settings.incoming if s.protocol == "imap"), None)
+    if imap is None or not settings.outgoing:
+        raise ValueError(f"{settings.domain}: an Apple profile needs an IMAP and an SMTP server, and this answer "
+                         "lacks one (use --format text)")
     smtp = next((s for s in settings.outgoing if s.security == "SSL"), settings.outgoing[0])
     account_uuid = str(uuid.uuid5(_UUID_NS, "account:" + settings.address)).upper()
     profile_uuid = str(uuid.uuid5(_UUID_NS, "profile:" + settings.address)).upper()

@@ -123,3 +123,14 @@ def test_cli_known_provider(cli: Callable[..., Result]) -> None:
     assert result.exit_code == 0, result.output
     assert "imap.gmx.net" in result.output and "Found by:        provider table: GMX" in result.output
     assert "source: https://hilfe.gmx.net/" in result.output
+
+
+def test_a_profile_needs_imap_and_smtp(cli: Callable[..., Result]) -> None:
+    # Yahoo Japan-like answers (POP3 only) cannot become an Apple profile: a clear refusal, no traceback
+    from provisioner.probe.client_settings import ClientSettings, Server, render
+
+    pop_only = ClientSettings("a@pop.test", "a@pop.test", "pop.test", (Server("pop3", "pop.pop.test", 995, "SSL",
+                                                                                "a@pop.test"),), ())
+    with pytest.raises(ValueError, match="an Apple profile needs an IMAP and an SMTP server"):
+        render(pop_only, "mobileconfig")
+    assert cli("settings", "a@proton.me", "--offline", "--format", "mobileconfig").exit_code == 0
