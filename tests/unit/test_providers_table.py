@@ -82,7 +82,7 @@ def test_mx_hosts_name_their_provider() -> None:
         return found.id if found else None
 
     assert mx("ASPMX.L.GOOGLE.COM.") == "gmail" and mx("alt1.aspmx.l.google.com") == "gmail"
-    assert mx("smtp.google.com") == "gmail"
+    assert mx("smtp.google.com") == "gmail" and mx("aspmx2.googlemail.com") == "gmail"
     assert mx("contoso-com.mail.protection.outlook.com") == "microsoft365"  # not outlook.com's consumers
     assert mx("eur.olc.protection.outlook.com") == "outlook"
     assert mx("in1-smtp.messagingengine.com") == "fastmail"
