@@ -48,7 +48,8 @@ def settings(address: str, inventory_dir: Path, *, fmt: str, offline: bool, do_c
             ipaddress.ip_address(nameserver)
         except ValueError:
             fail(f"--nameserver: {nameserver!r} is not an IP address (give a DNS server's address)")
-    inventory = load_or_exit(inventory_dir)
+    # A question about gmx.de or any other domain needs no inventory; a broken one is still an error.
+    inventory = load_or_exit(inventory_dir) if inventory_dir.exists() else None
     network = None if offline else _network(nameserver, dns_port, timeout)
     try:
         found = client_settings.client_settings(inventory, address, network)

@@ -62,10 +62,10 @@ class ClientSettings:
     looked_up: tuple[str, ...] = ()  # every source asked during discovery, with its outcome
 
 
-def client_settings(inventory: Inventory, address: str, network: Network | None = None) -> ClientSettings:
+def client_settings(inventory: Inventory | None, address: str, network: Network | None = None) -> ClientSettings:
     """Settings for ``address``: a domain the inventory serves first, then a provider of the
     table (by mailbox domain), then discovery over ``network`` (see probe/discover.py; None:
-    offline, no lookups).
+    offline, no lookups). Without an inventory (None) only the table and discovery answer.
 
     The username is the mailbox that logs in for ``address`` (see
     ``provisioner.inventory.logins``): an address that is not a mailbox, or does not
@@ -79,7 +79,7 @@ def client_settings(inventory: Inventory, address: str, network: Network | None 
         _, domain = split(address)
     except NoLogin as err:
         raise UnknownDomain(str(err)) from None
-    if hosting_domain(inventory, domain) is None:
+    if inventory is None or hosting_domain(inventory, domain) is None:
         provider = table.for_domain(domain)
         if provider is not None:
             return from_provider(address, provider, f"provider table: {provider.name}")
@@ -130,8 +130,8 @@ def _settings(address: str, servers: tuple[table.Endpoint, ...], login_hint: str
     return ClientSettings(address, username, domain, incoming, outgoing, login_hint, found_by, notes, looked_up)
 
 
-def _discovered(inventory: Inventory, address: str, domain: str, network: Network | None) -> ClientSettings:
-    names = ", ".join(d.name for d in inventory.domains) or "none"
+def _discovered(inventory: Inventory | None, address: str, domain: str, network: Network | None) -> ClientSettings:
+    names = ", ".join(d.name for d in inventory.domains) if inventory and inventory.domains else "none"
     if network is None or network.offline:
         raise UnknownDomain(
             f"{domain} is not a mail domain of this inventory (domains: {names}) nor of a known provider; "
