@@ -10,6 +10,7 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
+from provisioner.cli import completion
 from provisioner.cli.common import inventory_option, load_or_exit, print_json, read_password
 from provisioner.cli.tables import FitTable
 from provisioner.inventory import accounts as edits
@@ -50,7 +51,8 @@ def domain() -> None:
 @domain.command("add")
 @inventory_option
 @click.argument("name")
-@click.option("--alias-of", metavar="DOMAIN", help="Make NAME an alias domain: user@NAME delivers like user@DOMAIN.")
+@click.option("--alias-of", metavar="DOMAIN", shell_complete=completion.domains,
+              help="Make NAME an alias domain: user@NAME delivers like user@DOMAIN.")
 def domain_add(inventory_dir: Path, name: str, alias_of: str | None) -> None:
     """Host mail for the domain NAME."""
     with edit_accounts(inventory_dir) as domains:
@@ -61,7 +63,7 @@ def domain_add(inventory_dir: Path, name: str, alias_of: str | None) -> None:
 
 @domain.command("remove")
 @inventory_option
-@click.argument("name")
+@click.argument("name", shell_complete=completion.domains)
 @click.option("--force", is_flag=True, help="Also remove the domain's mailboxes and aliases.")
 def domain_remove(inventory_dir: Path, name: str, force: bool) -> None:
     """Stop hosting mail for NAME (a domain or an alias domain)."""
@@ -96,7 +98,7 @@ def _new_hash(password_stdin: bool, password_hash: str | None) -> str:
 
 @user.command("add")
 @inventory_option
-@click.argument("address")
+@click.argument("address", shell_complete=completion.new_address)
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @click.option("--password-hash", metavar="HASH",
               help="Import an existing {ARGON2ID}, {SHA512-CRYPT} or {BLF-CRYPT} hash.")
@@ -113,7 +115,7 @@ def user_add(inventory_dir: Path, address: str, password_stdin: bool, password_h
 
 @user.command("passwd")
 @inventory_option
-@click.argument("address")
+@click.argument("address", shell_complete=completion.mailboxes)
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @click.option("--password-hash", metavar="HASH", help="Import an existing hash instead.")
 def user_passwd(inventory_dir: Path, address: str, password_stdin: bool, password_hash: str | None) -> None:
@@ -127,7 +129,7 @@ def user_passwd(inventory_dir: Path, address: str, password_stdin: bool, passwor
 
 @user.command("remove")
 @inventory_option
-@click.argument("address")
+@click.argument("address", shell_complete=completion.mailboxes)
 def user_remove(inventory_dir: Path, address: str) -> None:
     """Remove the mailbox ADDRESS from the inventory (its mail stays on the server)."""
     with edit_accounts(inventory_dir) as domains:
@@ -151,8 +153,8 @@ def alias() -> None:
 
 @alias.command("add")
 @inventory_option
-@click.argument("source")
-@click.argument("targets", nargs=-1, required=True)
+@click.argument("source", shell_complete=completion.alias_sources)
+@click.argument("targets", nargs=-1, required=True, shell_complete=completion.addresses)
 def alias_add(inventory_dir: Path, source: str, targets: tuple[str, ...]) -> None:
     """Deliver mail for SOURCE to TARGETS (adds to an existing alias)."""
     with edit_accounts(inventory_dir) as domains:
@@ -162,8 +164,8 @@ def alias_add(inventory_dir: Path, source: str, targets: tuple[str, ...]) -> Non
 
 @alias.command("remove")
 @inventory_option
-@click.argument("source")
-@click.argument("target", required=False)
+@click.argument("source", shell_complete=completion.alias_sources)
+@click.argument("target", required=False, shell_complete=completion.addresses)
 def alias_remove(inventory_dir: Path, source: str, target: str | None) -> None:
     """Remove the alias SOURCE, or only its TARGET."""
     with edit_accounts(inventory_dir) as domains:

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 import click
 
+from provisioner.cli import completion
 from provisioner.runner.options import AnsibleOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -64,7 +65,8 @@ def ansible_options(func: F) -> F:
 
     decorators = [
         click.option(
-            "-l", "--limit", metavar="PATTERN", help="Only these hosts (Ansible host pattern)."
+            "-l", "--limit", metavar="PATTERN", shell_complete=completion.hosts,
+            help="Only these hosts (Ansible host pattern).",
         ),
         click.option(
             "-t",

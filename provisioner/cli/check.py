@@ -10,6 +10,7 @@ import click
 from rich.console import Console
 from rich.text import Text
 
+from provisioner.cli import completion
 from provisioner.cli.common import (
     EXIT_FAILED,
     fail,
@@ -29,8 +30,10 @@ from provisioner.probe import checks as probe
 @click.command()
 @inventory_option
 @json_option
-@click.option("-l", "--limit", metavar="HOSTS", help="Only these hosts (comma-separated names).")
-@click.option("--user", metavar="ADDRESS", help="Log in as this mailbox (default: the probe account).")
+@click.option("-l", "--limit", metavar="HOSTS", shell_complete=completion.hosts,
+              help="Only these hosts (comma-separated names).")
+@click.option("--user", metavar="ADDRESS", shell_complete=completion.mailboxes,
+              help="Log in as this mailbox (default: the probe account).")
 @click.option("--password-stdin", is_flag=True, help="Read --user's password from standard input.")
 @click.option(
     "--no-login", is_flag=True, help="Skip the login checks (sending and reading mail) on purpose."

@@ -8,13 +8,14 @@ from pathlib import Path
 
 import click
 
+from provisioner.cli import completion
 from provisioner.cli.common import EXIT_FAILED, fail, inventory_option, load_or_exit, print_json
 from provisioner.dns import dkim, records
 
 
 @click.command("dns")
 @inventory_option
-@click.argument("domain", required=False)
+@click.argument("domain", required=False, shell_complete=completion.domains)
 @click.option("--format", "fmt", type=click.Choice(["zone", "json"]), default="zone", show_default=True)
 @click.option("--check", "do_check", is_flag=True, help="Query DNS and report each record ok / missing / different.")
 @click.option("--nameserver", metavar="IP", help="With --check: ask this server instead of the system resolver.")

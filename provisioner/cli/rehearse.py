@@ -10,7 +10,7 @@ from typing import Any, NoReturn, TypeVar
 import click
 from rich.console import Console
 
-from provisioner.cli import upgrade_report
+from provisioner.cli import completion, upgrade_report
 from provisioner.cli.common import EXIT_FAILED, fail, inventory_option, load_or_exit, print_json
 from provisioner.cli.display import live_progress, print_report
 from provisioner.cli.tables import FitTable
@@ -26,7 +26,8 @@ from provisioner.sandbox.container import ContainerError
 
 @click.command()
 @inventory_option
-@click.option("-l", "--limit", metavar="HOSTS", help="Only these hosts (comma-separated names).")
+@click.option("-l", "--limit", metavar="HOSTS", shell_complete=completion.hosts,
+              help="Only these hosts (comma-separated names).")
 @click.option("--keep", is_flag=True, help="Leave the containers and the private inventory copy running.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary (for CI).")
 @click.option(

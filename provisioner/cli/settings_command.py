@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from provisioner.cli import completion
 from provisioner.cli.common import EXIT_FAILED, fail, inventory_option, load_or_exit, print_json
 from provisioner.inventory.logins import NoLogin
 from provisioner.probe import client_settings
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
 
 
 @click.command()
-@click.argument("address")
+@click.argument("address", shell_complete=completion.addresses)
 @inventory_option
 @click.option("--format", "fmt", type=click.Choice(client_settings.FORMATS), default="text", show_default=True,
               help="Output format.")
