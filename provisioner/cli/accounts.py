@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from provisioner.cli import completion
-from provisioner.cli.common import inventory_option, load_or_exit, print_json, read_password
+from provisioner.cli.common import dry_run_option, inventory_option, load_or_exit, print_json, read_password
 from provisioner.cli.tables import FitTable
 from provisioner.inventory import accounts as edits
 from provisioner.inventory.listing import alias_rows, mailbox_rows
@@ -50,6 +50,7 @@ def domain() -> None:
 
 @domain.command("add")
 @inventory_option
+@dry_run_option
 @click.argument("name")
 @click.option("--alias-of", metavar="DOMAIN", shell_complete=completion.domains,
               help="Make NAME an alias domain: user@NAME delivers like user@DOMAIN.")
@@ -63,6 +64,7 @@ def domain_add(inventory_dir: Path, name: str, alias_of: str | None) -> None:
 
 @domain.command("remove")
 @inventory_option
+@dry_run_option
 @click.argument("name", shell_complete=completion.domains)
 @click.option("--force", is_flag=True, help="Also remove the domain's mailboxes and aliases.")
 def domain_remove(inventory_dir: Path, name: str, force: bool) -> None:
@@ -98,6 +100,7 @@ def _new_hash(password_stdin: bool, password_hash: str | None) -> str:
 
 @user.command("add")
 @inventory_option
+@dry_run_option
 @click.argument("address", shell_complete=completion.new_address)
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @click.option("--password-hash", metavar="HASH",
@@ -115,6 +118,7 @@ def user_add(inventory_dir: Path, address: str, password_stdin: bool, password_h
 
 @user.command("passwd")
 @inventory_option
+@dry_run_option
 @click.argument("address", shell_complete=completion.mailboxes)
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @click.option("--password-hash", metavar="HASH", help="Import an existing hash instead.")
@@ -129,6 +133,7 @@ def user_passwd(inventory_dir: Path, address: str, password_stdin: bool, passwor
 
 @user.command("remove")
 @inventory_option
+@dry_run_option
 @click.argument("address", shell_complete=completion.mailboxes)
 def user_remove(inventory_dir: Path, address: str) -> None:
     """Remove the mailbox ADDRESS from the inventory (its mail stays on the server)."""
@@ -153,6 +158,7 @@ def alias() -> None:
 
 @alias.command("add")
 @inventory_option
+@dry_run_option
 @click.argument("source", shell_complete=completion.alias_sources)
 @click.argument("targets", nargs=-1, required=True, shell_complete=completion.addresses)
 def alias_add(inventory_dir: Path, source: str, targets: tuple[str, ...]) -> None:
@@ -164,6 +170,7 @@ def alias_add(inventory_dir: Path, source: str, targets: tuple[str, ...]) -> Non
 
 @alias.command("remove")
 @inventory_option
+@dry_run_option
 @click.argument("source", shell_complete=completion.alias_sources)
 @click.argument("target", required=False, shell_complete=completion.addresses)
 def alias_remove(inventory_dir: Path, source: str, target: str | None) -> None:

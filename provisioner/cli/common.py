@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
@@ -14,7 +15,7 @@ import click
 from provisioner.inventory.model import Inventory
 from provisioner.inventory.names import InvalidName
 from provisioner.inventory.passwords import UnrecognisedHash
-from provisioner.inventory.store import default_inventory, load_inventory
+from provisioner.inventory.store import DryRun, default_inventory, dry_run, load_inventory
 from provisioner.problems import InventoryInvalid, UsageError, clip
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -35,6 +36,28 @@ def inventory_option(func: F) -> F:
         show_default="$MAILPROV_INVENTORY, else ./inventory",
         help="Inventory folder.",
     )(func)
+
+
+def dry_run_option(func: F) -> F:
+    """``--dry-run``: the edit is made and validated in memory; its YAML diff is printed, nothing is written."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with dry_run(kwargs.pop("dry_run")):
+            return func(*args, **kwargs)
+
+    return click.option(
+        "--dry-run", is_flag=True, help="Print the change as a YAML diff (no password values); write nothing."
+    )(wrapper)  # type: ignore[return-value]
+
+
+def report_dry_run(result: DryRun) -> NoReturn:
+    if result.diff:
+        click.echo(result.diff, nl=not result.diff.endswith("\n"))
+        click.echo(f"dry run: nothing was written (without --dry-run, {result.path} changes as shown)")
+    else:
+        click.echo(f"dry run: {result.path} would not change; nothing was written")
+    sys.exit(EXIT_OK)
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print a JSON summary (for CI).")
@@ -105,6 +128,8 @@ class MailprovGroup(click.Group):
             return super().invoke(ctx)
         except InventoryInvalid as err:
             report_invalid(err)
+        except DryRun as result:
+            report_dry_run(result)
         except BAD_INPUT_ERRORS as err:
             fail(str(err))
         except OSError as err:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from provisioner.cli.common import fail, inventory_option
+from provisioner.cli.common import dry_run_option, fail, inventory_option
 from provisioner.inventory import probe_account
 from provisioner.inventory.vault import VaultFileError
 
@@ -18,6 +18,7 @@ def probe_account_group() -> None:
 
 @probe_account_group.command("create")
 @inventory_option
+@dry_run_option
 @click.option("--address", metavar="ADDRESS", help="Its address (default: mailprov-probe@FIRST-DOMAIN).")
 def create(inventory_dir: Path, address: str | None) -> None:
     """Add the probe mailbox with a random password; only its hash goes into accounts.yml."""

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from provisioner.cli.common import inventory_option, load_or_exit, print_json, read_password
+from provisioner.cli.common import dry_run_option, inventory_option, load_or_exit, print_json, read_password
 from provisioner.inventory import relay as relays
 from provisioner.providers import relay_presets
 
@@ -20,6 +20,7 @@ def relay() -> None:
 
 @relay.command("set")
 @inventory_option
+@dry_run_option
 @click.option("--provider", type=click.Choice(list(relay_presets.PRESETS), case_sensitive=False),
               help="A provider preset: host, port and TLS mode come from it.")
 @click.option("--region", metavar="REGION", help="Region of a regional provider (ses), e.g. eu-west-1.")
@@ -68,6 +69,7 @@ def relay_show(inventory_dir: Path, as_json: bool) -> None:
 
 @relay.command("clear")
 @inventory_option
+@dry_run_option
 def relay_clear(inventory_dir: Path) -> None:
     """Remove the relay and its vault password: mail goes directly to recipients' MX again."""
     if relays.clear_relay(inventory_dir):

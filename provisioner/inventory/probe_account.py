@@ -20,7 +20,7 @@ from typing import Any
 
 from provisioner.inventory.accounts import add_mailbox, set_password
 from provisioner.inventory.passwords import hash_password
-from provisioner.inventory.store import edit_accounts, write_atomically
+from provisioner.inventory.store import edit_accounts, is_dry_run, write_atomically
 from provisioner.inventory.vault import decrypt, encrypt, ensure_vault_password_file, find_vault_password_file
 from provisioner.problems import UsageError
 
@@ -84,7 +84,8 @@ def create(inventory: Path, address: str | None = None) -> Credentials:
         with edit_accounts(inventory) as domains:
             address = address or _default_address(domains)
             creds = Credentials(add_mailbox(domains, address, hash_password(password), PROBE_QUOTA), password)
-            store(inventory, creds, ensure_vault_password_file(inventory)[0])
+            if not is_dry_run():  # a dry run writes no vault file (nor the vault password)
+                store(inventory, creds, ensure_vault_password_file(inventory)[0])
     except BaseException:
         path.unlink(missing_ok=True)  # ours: it did not exist before; accounts.yml was not written
         raise

@@ -17,7 +17,7 @@ from typing import Any
 
 from provisioner.inventory.model import Inventory
 from provisioner.inventory.parse import RawInventory
-from provisioner.inventory.store import GROUP_VARS, build, locked, read_raw, rewrite_file
+from provisioner.inventory.store import GROUP_VARS, build, is_dry_run, locked, read_raw, rewrite_file
 
 SETTINGS_FILE = GROUP_VARS / "main.yml"
 
@@ -46,7 +46,7 @@ def edit_settings(root: Path, key: str) -> Iterator[SettingsEdit]:
         edit = SettingsEdit(document, inventory, path)
         yield edit
         build(replace(raw, group_files={**raw.group_files, str(path): document}))
-        for action in edit.pending:
+        for action in [] if is_dry_run() else edit.pending:  # vault writes: not in a dry run
             action()
         rewrite_file(path, old, document)
 

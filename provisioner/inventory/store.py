@@ -6,9 +6,12 @@ changed entries are rewritten in the file (yamlpatch), atomically and under a lo
 
 from __future__ import annotations
 
+import contextvars
 import copy
+import difflib
 import fcntl
 import os
+import re
 import stat
 import tempfile
 from collections.abc import Iterator
@@ -157,8 +160,50 @@ def locked(root: Path) -> Iterator[None]:
         os.close(fd)
 
 
+# -- dry runs: every edit computes its new text, and none is written ------------------------------
+
+_DRY_RUN: contextvars.ContextVar[bool] = contextvars.ContextVar("mailprov_dry_run", default=False)
+_SECRET_VALUE = re.compile(r"(\bpassword:\s*)(\"[^\"]*\"|'[^']*'|[^\s,}]+)")
+
+
+class DryRun(Exception):
+    """Raised where a dry-run edit would have written the file: its unified diff (no secrets)."""
+
+    def __init__(self, path: Path, diff: str) -> None:
+        super().__init__(f"dry run: {path}")
+        self.path = path
+        self.diff = diff
+
+
+@contextmanager
+def dry_run(enabled: bool = True) -> Iterator[None]:
+    """Within: edits are validated as usual, then raise :class:`DryRun` instead of writing;
+    side files (vault password, vault files) are not written either."""
+    token = _DRY_RUN.set(enabled)
+    try:
+        yield
+    finally:
+        _DRY_RUN.reset(token)
+
+
+def is_dry_run() -> bool:
+    return _DRY_RUN.get()
+
+
+def unified_diff(path: Path, old: str, new: str) -> str:
+    """The diff of an edit, with password values (hashes, vault references) masked."""
+    lines = difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True),
+                                 fromfile=str(path), tofile=f"{path} (after the edit)")
+    return "".join(_SECRET_VALUE.sub(r"\1<not shown>", line) for line in lines)
+
+
 def write_atomically(path: Path, text: str) -> None:
-    """Replace a file in one step: readers see the old or the new content, never half."""
+    """Replace a file in one step: readers see the old or the new content, never half.
+
+    Under :func:`dry_run`, nothing is written.
+    """
+    if is_dry_run():
+        return
     # A new file holds password hashes: readable by its owner only, like a vault.
     mode = path.stat().st_mode & 0o777 if path.exists() else 0o600
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -205,6 +250,8 @@ def rewrite_file(path: Path, old: Any, new: Any) -> None:
         raise yaml_problem(path, err) from None
     except yamlpatch.SharedValue as err:
         raise InventoryInvalid([Problem(str(path), f"line {err.line}", str(err), err.fix)]) from None
+    if is_dry_run():
+        raise DryRun(path, unified_diff(path, text, written))
     write_atomically(path, written)
 
 
