@@ -6,6 +6,7 @@ checkout uses the repository tree next to the package.
 
 from __future__ import annotations
 
+import subprocess
 from importlib import resources
 from pathlib import Path
 
@@ -24,3 +25,15 @@ def resource_path(name: str) -> Path:
     if in_tree.exists():
         return in_tree
     raise FileNotFoundError(f"mailprov is missing its bundled {name!r}; reinstall the package")
+
+
+def source_commit() -> str | None:
+    """The git commit mailprov runs from (a checkout or an editable install), else None."""
+    if not (REPO_ROOT / ".git").exists():
+        return None
+    try:
+        out = subprocess.run(["git", "-C", str(REPO_ROOT), "rev-parse", "--short=12", "HEAD"],
+                             capture_output=True, text=True, timeout=5, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None

@@ -9,6 +9,7 @@ from provisioner.cli import accounts, check, deploy, probe_account, sandbox, set
 from provisioner.cli import dns as dns_cli
 from provisioner.cli import rehearse as rehearse_cli
 from provisioner.cli import relay as relay_cli
+from provisioner.cli import status as status_cli
 from provisioner.cli.common import MailprovGroup
 
 
@@ -26,6 +27,7 @@ main.add_command(accounts.alias)
 main.add_command(deploy.deploy)
 main.add_command(deploy.apply)
 main.add_command(check.check)
+main.add_command(status_cli.status_command)
 main.add_command(settings_command.settings)
 main.add_command(sandbox.sandbox_group)
 main.add_command(rehearse_cli.rehearse)

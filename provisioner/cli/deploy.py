@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
+import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import NoReturn
 
 import click
 from rich.console import Console
+from rich.text import Text
 
+from provisioner import __version__
 from provisioner.cli import check as check_cli
 from provisioner.cli.ansible_options import ansible_options
 from provisioner.cli.common import EXIT_FAILED, inventory_option, json_option, print_json
 from provisioner.cli.display import live_progress, print_report
+from provisioner.deployed.plan import AccountPlan, account_plans
 from provisioner.inventory.probe_account import ProbeAccountError
 from provisioner.inventory.probe_account import load as load_probe_account
 from provisioner.inventory.store import load_inventory
 from provisioner.inventory.vault import VaultFileError
 from provisioner.probe import checks as probe
+from provisioner.resources import source_commit
 from provisioner.runner.options import AnsibleOptions, PlaybookRun
 from provisioner.runner.progress import Progress
 from provisioner.runner.run import RunResult, execute, playbook_path
@@ -35,6 +41,7 @@ def _run_and_report(
         if ansible.verbosity:
             console.print(" ".join(run.argv()), style="dim", highlight=False)
 
+    plans = _account_plans(console, inventory_dir, ansible) if ansible.check else None
     with live_progress(console, ansible.verbosity) as sink:
         result = execute(
             PlaybookRun(playbook_path(playbook), inventory_dir, ansible), sink, on_start=announce, keep_artifacts=keep
@@ -47,10 +54,35 @@ def _run_and_report(
     code = result.rc or (EXIT_FAILED if failed else 0)
     if as_json:
         summary = check_cli.checks_summary(checks) if checks is not None else None
-        print_json({"rc": result.rc, "exit": code, **result.progress.summary(), "check": summary})
+        accounts = None if plans is None else {
+            p.host: {"deployed": p.deployed, "changes": p.lines, "error": p.error} for p in plans
+        }
+        print_json({"rc": result.rc, "exit": code, **result.progress.summary(), "check": summary,
+                    "accounts_plan": accounts})
     else:
         _print_verdict(console, result, ansible, checks, asked=check)
     sys.exit(code)
+
+
+def _account_plans(console: Console, inventory_dir: Path, ansible: AnsibleOptions) -> list[AccountPlan] | None:
+    """With --check, when the run includes the accounts: what they would change, secret-free
+    (the passwd-file task is no_log, so Ansible's own diff cannot show it)."""
+    if ansible.tags and "accounts" not in ansible.tags:
+        return None
+    with console.status("reading the deployed accounts (read-only)"):
+        plans = account_plans(inventory_dir, ansible.limit)
+    console.print("[bold]Account changes[/] (compared with what each host has deployed; no secrets):")
+    for plan in plans:
+        if plan.error is not None:
+            console.print(f"  {plan.host}: [red]not read[/]: {plan.error}", highlight=False)
+            continue
+        state = "" if plan.deployed else " (no accounts manifest: never deployed by this mailprov, all new)"
+        count = f"{len(plan.lines)} change{'s' if len(plan.lines) != 1 else ''}" if plan.lines else "no change"
+        console.print(f"  {plan.host}: {count}{state}", highlight=False)
+        for line in plan.lines:
+            style = {"+": "green", "-": "red"}.get(line[0], "yellow")
+            console.print(Text(f"    {line}", style=style))
+    return plans
 
 
 def _checks_after(console: Console, inventory_dir: Path, result: RunResult, as_json: bool) -> list[probe.Check] | None:
@@ -114,6 +146,9 @@ def deploy(inventory_dir: Path, ansible: AnsibleOptions, as_json: bool, keep_art
     `--check --diff` shows what would change and changes nothing;
     `--tags accounts` applies only domains, mailboxes and aliases.
     """
+    # The last play of site.yml records them on the host for `mailprov status`; the operator's -e wins.
+    record = json.dumps({"mailprov_version": __version__, "mailprov_commit": source_commit() or ""})
+    ansible = replace(ansible, extra_vars=(record, *ansible.extra_vars))
     _run_and_report(inventory_dir, "site.yml", ansible, as_json, keep_artifacts, check=not no_check)
 
 

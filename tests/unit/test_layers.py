@@ -25,7 +25,7 @@ FLOORS: list[tuple[str, ...]] = [
     ("providers",),
     ("inventory",),
     ("runner",),
-    ("dns", "probe"),
+    ("dns", "probe", "deployed"),
     ("sandbox",),
     ("rehearse",),
     ("cli",),

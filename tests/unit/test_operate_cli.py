@@ -10,10 +10,12 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
+from provisioner import __version__
 from provisioner.cli import main
 from provisioner.inventory.probe_account import create as create_probe_account
 from provisioner.probe import checks as probe
 from provisioner.probe.session import need_creds
+from provisioner.resources import source_commit
 from provisioner.runner import run as runner_run
 from provisioner.runner.options import PlaybookRun
 from provisioner.runner.progress import HostCounts, Progress
@@ -50,7 +52,8 @@ def test_deploy_argv_and_exit_code(
     (inventory.parent / "extra.yml").write_text("a: 1\n")
     result = cli("deploy", "-t", "accounts", "--check", "--diff", "-e", "@extra.yml", "-l", "mail.example.org")
     assert result.exit_code == 4  # Ansible's own
-    [run] = runs
+    status_read, run = runs  # --check: the deployed accounts are read first (read-only)
+    assert status_read.playbook.name == "status.yml" and status_read.options.tags == ("accounts",)
     argv = run.argv()
     assert argv[:3] == ["ansible-playbook", "-i", str(inventory.resolve())]
     assert argv[3:] == [
@@ -60,6 +63,8 @@ def test_deploy_argv_and_exit_code(
         "accounts",
         "--check",
         "--diff",
+        "-e",
+        json.dumps({"mailprov_version": __version__, "mailprov_commit": source_commit() or ""}),
         "-e",
         f"@{inventory.parent.resolve() / 'extra.yml'}",
         str(run.playbook),

@@ -9,6 +9,7 @@ calls one filter. No policy is decided here (the CLI validated the data).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
@@ -174,6 +175,41 @@ def account_tables(domains: Iterable[Domain], quota_field: str) -> dict[str, str
     }
 
 
+def _digest(password_hash: str) -> str:
+    """A short digest of a password hash: tells a changed password apart, reveals nothing."""
+    return hashlib.sha256(password_hash.encode("utf-8")).hexdigest()[:16]
+
+
+def accounts_manifest(domains: Iterable[Domain]) -> dict[str, Any]:
+    """What the accounts are, without a secret: /etc/mailprov/accounts-manifest.json.
+
+    `mailprov deploy --check` computes the same from the inventory (with this function) and
+    shows the difference: mailboxes added, removed, with a new password or quota; aliases and
+    domains added or removed. Password hashes appear only as :func:`_digest`.
+    """
+    domains = list(domains)
+    mailboxes: dict[str, Any] = {}
+    aliases: dict[str, list[str]] = {}
+    for domain in domains:
+        for mailbox in _list(domain.get("mailboxes")):
+            mailboxes[mailbox["address"]] = {
+                "password": _digest(str(mailbox["password"])), "quota": mailbox.get("quota") or None,
+            }
+            for extra in _list(mailbox.get("aliases")):
+                aliases[extra] = [mailbox["address"]]
+        for alias in _list(domain.get("aliases")):
+            aliases[alias["source"]] = sorted(_list(alias.get("targets")))
+        if _list(domain.get("catch_all")):
+            aliases[f"@{domain['name']}"] = sorted(_list(domain.get("catch_all")))
+    return {
+        "format": 1,
+        "domains": sorted(domain["name"] for domain in domains),
+        "alias_domains": sorted(a for domain in domains for a in _list(domain.get("alias_domains"))),
+        "mailboxes": mailboxes,
+        "aliases": aliases,
+    }
+
+
 class FilterModule:
     """mailprov account filters."""
 
@@ -186,4 +222,5 @@ class FilterModule:
             "mailprov_virtual_aliases": virtual_aliases,
             "mailprov_sender_logins": sender_logins,
             "mailprov_passwd_file": passwd_file,
+            "mailprov_accounts_manifest": accounts_manifest,
         }
