@@ -31,7 +31,7 @@ from provisioner.inventory.model import Dkim
 from provisioner.inventory.role_vars import internal_value
 from provisioner.runner.options import PlaybookRun
 from provisioner.runner.progress import Progress
-from provisioner.runner.run import run_playbook, with_vault
+from provisioner.runner.run import execute
 
 DEFAULT_SELECTOR = Dkim.selector
 _QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"')
@@ -99,7 +99,8 @@ def fetch(inventory: Path, domains: Iterable[str], selector: str = DEFAULT_SELEC
     try:
         playbook = folder / "dkim.yml"
         playbook.write_text(yaml.safe_dump(play, sort_keys=False), encoding="utf-8")
-        result = run_playbook(with_vault(PlaybookRun(playbook, inventory.resolve())), on_event=collect)
+        # Nobody watches a progress bar here: no task count first.
+        result = execute(PlaybookRun(playbook, inventory), collect, count=False)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     if result.rc != 0 and not notes:
