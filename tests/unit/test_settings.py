@@ -155,7 +155,9 @@ def test_cli_text_and_json(cli: Callable[..., Result]) -> None:
 
 
 def test_cli_unknown_domain_exit_2(cli: Callable[..., Result]) -> None:
-    assert cli("settings", "a@nowhere.example").exit_code == 2
+    result = cli("settings", "a@nowhere.example", "--offline")
+    assert result.exit_code == 2
+    assert "without --offline mailprov looks it up" in result.output
 
 
 def test_cli_not_a_mailbox_exit_2(cli: Callable[..., Result]) -> None:
