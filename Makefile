@@ -20,8 +20,8 @@ containers: venv images
 	$(MAKE) -j3 --output-sync=target molecule-default molecule-os_upgrade e2e
 
 ## demo: a mail server in a local container, deployed, checked, with the demo user's settings
-demo: venv
-	scripts/build-image.sh trixie
+# One line per step on screen; apt, pip and debootstrap output goes to .cache/demo.log.
+demo:
 	scripts/demo.sh
 
 host-deps:
