@@ -17,7 +17,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
-from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
@@ -67,7 +66,7 @@ class FitTable:
         if self.needed() <= options.max_width:
             yield self.grid()
         else:
-            yield from self.stacked()
+            yield from self.stacked(console, options.max_width)
 
     def grid(self) -> Table:
         table = Table(title=self.title, title_justify="left") if self.box else Table(box=None, pad_edge=False)
@@ -81,14 +80,17 @@ class FitTable:
             table.add_row(*row, style=style or None)
         return table
 
-    def stacked(self) -> Iterable[RenderableType]:
+    def stacked(self, console: Console, width: int) -> Iterable[RenderableType]:
         if self.title:
             yield Text(self.title, style="italic")
         for row, style in zip(self.rows, self.row_styles or [""] * len(self.rows), strict=True):
             first, *rest = [_text(c) for c in row]
             yield Text.assemble(first, style=f"bold {style}".strip())
             pairs = [Text.assemble((f"{h}: ", "dim"), c) for h, c in zip(self.headers[1:], rest, strict=True)]
-            yield Padding(Text("; ").join(pairs), (0, 0, 0, 2), expand=False)  # wraps like text, indented
+            # Wrapped like text, each line indented; no padding to the right (clean in a log).
+            for line in Text("; ").join(pairs).wrap(console, max(width - 2, 20)):
+                line.rstrip()
+                yield Text.assemble("  ", line)
 
 
 def render(renderable: object, width: int) -> str:
