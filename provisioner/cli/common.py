@@ -37,6 +37,9 @@ def inventory_option(func: F) -> F:
     )(func)
 
 
+json_option = click.option("--json", "as_json", is_flag=True, help="Print a JSON summary (for CI).")
+
+
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
     click.echo(f"mailprov: {clip(message, 500)}", err=True)
     sys.exit(code)

@@ -15,13 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from provisioner.inventory.store import write_atomically
+from provisioner.problems import UsageError
 
 VAULT_ENV = "MAILPROV_VAULT_PASSWORD_FILE"
 VAULT_FILE_NAME = ".vault-password"
 
 
-class VaultFileError(Exception):
-    """The vault password file exists but is unsafe or unreadable."""
+class VaultFileError(UsageError):
+    """The vault password file exists but is unsafe or unreadable: the user's to fix (exit 2)."""
 
 
 def find_vault_password_file(inventory: Path) -> Path | None:
