@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import click
 from rich.console import Console
@@ -12,11 +12,26 @@ from rich.console import Console
 from provisioner.cli.ansible_options import ansible_options
 from provisioner.cli.common import inventory_option, json_option, print_json
 from provisioner.cli.display import live_progress, print_report
+from provisioner.cli.profile_report import print_profile
 from provisioner.runner.options import AnsibleOptions, PlaybookRun
-from provisioner.runner.run import execute, playbook_path
+from provisioner.runner.progress import Progress
+from provisioner.runner.run import EventSink, execute, playbook_path
+from provisioner.runner.timing import Timing
 
 
-def _run_and_report(inventory_dir: Path, playbook: str, ansible: AnsibleOptions, as_json: bool, keep: bool) -> NoReturn:
+def _timed(sink: EventSink, timing: Timing | None) -> EventSink:
+    if timing is None:
+        return sink
+
+    def both(event: dict[str, Any], progress: Progress) -> None:
+        timing.handle(event)
+        sink(event, progress)
+
+    return both
+
+
+def _run_and_report(inventory_dir: Path, playbook: str, ansible: AnsibleOptions, as_json: bool, keep: bool, *,
+                    profile: bool = False) -> NoReturn:
     """Run one playbook with live progress (the runner validates first), report; exit with Ansible's code."""
     # With --json, stdout carries only the summary; everything human goes to stderr.
     console = Console(stderr=as_json)
@@ -25,15 +40,20 @@ def _run_and_report(inventory_dir: Path, playbook: str, ansible: AnsibleOptions,
         if ansible.verbosity:
             console.print(" ".join(run.argv()), style="dim", highlight=False)
 
+    timing = Timing() if profile else None
     with live_progress(console, ansible.verbosity) as sink:
         result = execute(
-            PlaybookRun(playbook_path(playbook), inventory_dir, ansible), sink, on_start=announce, keep_artifacts=keep
+            PlaybookRun(playbook_path(playbook), inventory_dir, ansible), _timed(sink, timing), on_start=announce,
+            keep_artifacts=keep,
         )
     print_report(console, result.progress, show_diffs=ansible.diff)
+    if timing is not None:
+        print_profile(console, timing)
     if result.artifacts is not None:
         console.print(f"artifacts kept in {result.artifacts} (private: they may hold secrets)")
     if as_json:
-        print_json({"rc": result.rc, **result.progress.summary()})
+        extra = {"profile": timing.summary()} if timing is not None else {}
+        print_json({"rc": result.rc, **result.progress.summary(), **extra})
     elif result.rc == 0:
         verb = "would change" if ansible.check else "changed"
         console.print(f"[green]done[/]: {result.progress.total_changed} {verb}")
@@ -43,6 +63,10 @@ def _run_and_report(inventory_dir: Path, playbook: str, ansible: AnsibleOptions,
 keep_option = click.option(
     "--keep-artifacts", is_flag=True, help="Keep ansible-runner's private data dir (for debugging)."
 )
+profile_option = click.option(
+    "--profile", is_flag=True,
+    help="Afterwards, print where the time went: per task and role, fact gathering, argument specs, per host.",
+)
 
 
 @click.command()
@@ -50,13 +74,14 @@ keep_option = click.option(
 @ansible_options
 @json_option
 @keep_option
-def deploy(inventory_dir: Path, ansible: AnsibleOptions, as_json: bool, keep_artifacts: bool) -> None:
+@profile_option
+def deploy(inventory_dir: Path, ansible: AnsibleOptions, as_json: bool, keep_artifacts: bool, profile: bool) -> None:
     """Make the servers match the inventory (playbooks/site.yml).
 
     `--check --diff` shows what would change and changes nothing;
     `--tags accounts` applies only domains, mailboxes and aliases.
     """
-    _run_and_report(inventory_dir, "site.yml", ansible, as_json, keep_artifacts)
+    _run_and_report(inventory_dir, "site.yml", ansible, as_json, keep_artifacts, profile=profile)
 
 
 @click.group()
@@ -69,6 +94,8 @@ def apply() -> None:
 @ansible_options
 @json_option
 @keep_option
-def apply_accounts(inventory_dir: Path, ansible: AnsibleOptions, as_json: bool, keep_artifacts: bool) -> None:
+@profile_option
+def apply_accounts(inventory_dir: Path, ansible: AnsibleOptions, as_json: bool, keep_artifacts: bool,
+                   profile: bool) -> None:
     """Only domains, mailboxes and aliases (playbooks/accounts.yml)."""
-    _run_and_report(inventory_dir, "accounts.yml", ansible, as_json, keep_artifacts)
+    _run_and_report(inventory_dir, "accounts.yml", ansible, as_json, keep_artifacts, profile=profile)
