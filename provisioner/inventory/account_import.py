@@ -32,6 +32,7 @@ from provisioner.problems import InventoryInvalid, Problem, UsageError, clip, sh
 
 COLUMNS = ("address", "hash", "password", "quota")
 MAX_BYTES = 64 * 1024 * 1024
+MAX_PROBLEMS = 50
 FORMAT_HELP = "a header line `address,hash,quota` (or `password` instead of `hash`) for CSV, " \
               "a list of {\"address\": ..., \"hash\": ..., \"quota\": ...} objects for JSON"
 
@@ -66,9 +67,17 @@ def read_rows(path: Path) -> list[ImportRow]:
         rows.append(row)
     if not raw:
         problems.append(Problem(str(path), "(file)", "no mailboxes in it", FORMAT_HELP))
+    if len(problems) > MAX_PROBLEMS:
+        problems[MAX_PROBLEMS:] = [Problem(str(path), "(file)", f"{len(problems) - MAX_PROBLEMS} more problems",
+                                           "fix the ones above first")]
     if problems:
         raise InventoryInvalid(problems)
     return rows
+
+
+def key_is_rest(keys: list[Any]) -> bool:
+    """CSV puts the values past the header's columns under the key "" (restkey)."""
+    return keys == [""]
 
 
 def _is_json(path: Path, text: str) -> bool:
@@ -109,6 +118,11 @@ def _check_row(file: str, number: int, values: dict[str, Any], problems: list[Pr
         problems.append(Problem(file, f"row {number}: {column}", why, fix))
 
     extra = [key for key in values if key not in COLUMNS]
+    if extra and key_is_rest(extra) and str(values.get("hash") or "").lstrip("{").lower().startswith(
+            ("argon2", "$argon2")):
+        problem("hash", "an argon2 hash holds commas, so CSV split it",
+                'put the hash in double quotes: "{ARGON2ID}$..."')
+        return None
     if extra:
         problem(str(extra[0]) or "(row)", "not a column of an import (or more values than columns)",
                 "give address, hash or password, and quota")

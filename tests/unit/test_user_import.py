@@ -95,3 +95,14 @@ def test_ten_thousand_rows_in_one_edit(cli: Cli, inventory: Path, tmp_path: Path
     assert result.exit_code == 0, result.output
     assert "Added 10000 mailboxes" in result.output
     assert len(load_inventory(inventory).mailboxes) == 10_001
+
+
+def test_an_unquoted_argon2_hash_in_csv_is_explained(cli: Cli, tmp_path: Path) -> None:
+    source = tmp_path / "users.csv"
+    argon = "{ARGON2ID}$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$" + "A" * 43
+    source.write_text(f"address,hash,quota\nz@example.org,{argon},1G\n")
+    result = cli("user", "import", str(source))
+    assert result.exit_code == 2
+    assert f"{source}: row 1: hash: an argon2 hash holds commas, so CSV split it" in result.output
+    source.write_text(f'address,hash,quota\nz@example.org,"{argon}",1G\n')
+    assert cli("user", "import", str(source)).exit_code == 0
