@@ -13,6 +13,8 @@ from typing import Any, cast
 from provisioner.inventory.model import Host
 from provisioner.inventory.ports import ADDRESS_VAR, PORTS_VAR, PUBLIC_PORTS
 from provisioner.inventory.reader import Collector, Reader, closest, kind
+from provisioner.inventory.releases import RELEASES
+from provisioner.inventory.role_vars import role_for, settable
 from provisioner.problems import shown
 
 GROUP = "mailservers"
@@ -20,12 +22,11 @@ SETTINGS_KEYS = {
     "mail_hostname", "mail_tls", "mail_message_size_limit", "mail_relay", "mail_dmarc", "mail_dkim", "mail_spam",
 }
 ACCOUNTS_KEY = "mail_domains"
-# Variables meant for Ansible itself, for a vault, or to tune one role are not ours to check.
-PASSTHROUGH_PREFIXES = (
-    "ansible_", "vault_", "mailprov_", "postfix_", "dovecot_", "mail_base_", "mail_accounts_", "rspamd_",
-)
+# Variables meant for Ansible itself, for a vault or for mailprov's tools are not ours to check.
+# A role's variables (its folder name as prefix) are checked against the role: role_vars.py.
+PASSTHROUGH_PREFIXES = ("ansible_", "vault_", "mailprov_")
 RELEASE_VAR = "mailprov_release"  # the Debian release `rehearse` stands the host up on
-RELEASE_VALUES = ("trixie", "bookworm")
+RELEASE_VALUES = RELEASES
 GROUP_KEYS = ("hosts", "vars", "children")  # what Ansible reads in a group of hosts.yml
 HOST_KEYS = {"mail_hostname", PORTS_VAR, ADDRESS_VAR, RELEASE_VAR}
 DOMAIN_KEYS = ("name", "alias_domains", "catch_all", "mailboxes", "aliases")
@@ -147,12 +148,25 @@ def merged_group_vars(raw: RawInventory, out: Collector) -> dict[str, tuple[str,
                 reader.problem(name, f"also defined in {merged[name][0]}",
                                "keep the variable in one file only")
                 continue
-            if name not in SETTINGS_KEYS | {ACCOUNTS_KEY} and not name.startswith(
-                PASSTHROUGH_PREFIXES
-            ):
-                hint = closest(name, tuple(sorted(SETTINGS_KEYS | {ACCOUNTS_KEY})))
-                reader.problem(name, "unknown setting",
-                               f"did you mean {hint!r}?" if hint else "remove it or fix the name")
+            _check_name(reader, name)
             check_connection_vars(reader, {name: value}, "")
             merged[name] = (file, value)
     return merged
+
+
+def _check_name(reader: Reader, name: str) -> None:
+    """A group variable is one of our settings, passed through, or one a role lets an operator set."""
+    if name in SETTINGS_KEYS or name == ACCOUNTS_KEY or name.startswith(PASSTHROUGH_PREFIXES):
+        return
+    role = role_for(name)
+    if role is not None and name in role.defaults:
+        return
+    if role is not None and name in role.internal:
+        reader.problem(name, f"computed by the {role.name} role, not a setting",
+                       "remove it (the role derives it from the mail_* settings, or fixes it itself)")
+        return
+    hint = closest(name, tuple(sorted(SETTINGS_KEYS | {ACCOUNTS_KEY})) + settable())
+    fix = f"did you mean {hint!r}?" if hint else (
+        f"the {role.name} role's settings are in roles/{role.name}/defaults/main.yml (docs/roles.md)"
+        if role is not None else "remove it or fix the name")
+    reader.problem(name, "unknown setting", fix)

@@ -37,6 +37,8 @@ def find_vault_password_file(inventory: Path) -> Path | None:
             raise VaultFileError(f"{VAULT_ENV}={configured}: no such file")
         return None
     mode = candidate.stat().st_mode
+    if not stat.S_ISREG(mode):  # a FIFO would block every read of it
+        raise VaultFileError(f"{candidate}: not a regular file; write the vault password into a plain file")
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise VaultFileError(
             f"{candidate}: readable by others (mode {stat.S_IMODE(mode):o}); "

@@ -58,8 +58,8 @@ def rewrite(text: str, old: Any, new: Any) -> str:
     """
     if old == new and text:
         return text
-    bom = _BOM if text.startswith(_BOM) else ""
-    text = text.removeprefix(_BOM)
+    body = text.lstrip(_BOM)  # libyaml skips them, and its positions would be off by as many
+    bom, text = text[: len(text) - len(body)], body
     if text and not text.endswith("\n"):
         text += "\n"
     root = fastyaml.compose(text) if text.strip() else None

@@ -36,9 +36,10 @@ from pathlib import Path
 
 from provisioner.inventory.ports import ADDRESS_VAR, PORTS_VAR, PUBLIC_PORTS
 from provisioner.inventory.probe_account import create as create_probe_account
+from provisioner.inventory.releases import RELEASES
 from provisioner.inventory.scaffold import InitRequest, write_new_inventory
 from provisioner.sandbox import container
-from provisioner.sandbox.container import PODMAN_RUN_OPTS, READY_TIMEOUT, RELEASES
+from provisioner.sandbox.container import PODMAN_RUN_OPTS, READY_TIMEOUT
 from provisioner.sandbox.container import ContainerError as SandboxError
 
 __all__ = ["PODMAN_RUN_OPTS", "READY_TIMEOUT", "RELEASES", "Sandbox", "SandboxError", "down", "up"]

@@ -195,18 +195,20 @@ def test_huge_quota_on_the_command_line_is_refused(cli: Cli, accounts_file: Path
 
 # --- the edit keeps what it does not change ------------------------------------------------------
 
-@pytest.mark.parametrize("shape", ["no final newline", "byte order mark", "document end", "comment before ---"])
+@pytest.mark.parametrize("shape", ["no final newline", "byte order mark", "document end", "comment before ---",
+                                   "two byte order marks"])
 @pytest.mark.parametrize("edit", [("domain", "add", "example.com"), ("domain", "remove", "example.org", "--force")])
 def test_edits_keep_markers_and_comments(cli: Cli, accounts_file: Path, shape: str, edit: tuple[str, ...]) -> None:
     text = accounts_file.read_text()
     text = {"no final newline": text.rstrip("\n"), "byte order mark": "\ufeff" + text,
-            "document end": text + "...\n# after the end\n", "comment before ---": "# top\n" + text}[shape]
+            "document end": text + "...\n# after the end\n", "comment before ---": "# top\n" + text,
+            "two byte order marks": "\ufeff\ufeff# top\n" + text}[shape]
     accounts_file.write_text(text)
     result = cli(*edit)
     assert result.exit_code == 0, result.output
     after = accounts_file.read_text()
     assert after.startswith(text[: text.index("---\n") + 4])
-    header = [line for line in text.splitlines() if line.startswith("#")]
+    header = [line for line in text.splitlines() if line.lstrip("\ufeff").startswith("#")]
     assert all(line in after.splitlines() for line in header), after
     if shape == "document end":
         assert after.endswith("...\n# after the end\n")
@@ -273,3 +275,20 @@ def test_ordinary_local_parts_still_work(cli: Cli, inventory: Path) -> None:
     for address in ("first.last@example.org", "a_b-c+tag@example.org", "x=y@example.org"):
         assert add_user(cli, address).exit_code == 0
     assert len(load_inventory(inventory).mailboxes) == 4
+
+
+def test_vault_password_fifo_is_refused(cli: Cli, inventory: Path) -> None:
+    os.mkfifo(inventory / ".vault-password", 0o600)
+    before = snapshot(inventory)
+    result = cli("relay", "set", "--provider", "gmail", "--username", "u@example.org", "--password-stdin",
+                 input="pw\n")
+    refused(result, ".vault-password: not a regular file")
+    assert snapshot(inventory) == before
+
+
+def test_relay_password_not_utf8_is_refused(cli: Cli, inventory: Path) -> None:
+    before = snapshot(inventory)
+    result = cli("relay", "set", "--provider", "gmail", "--username", "u@example.org", "--password-stdin",
+                 input=b"\xff\n")
+    assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+    assert snapshot(inventory) == before

@@ -1,8 +1,8 @@
 """The parts of provisioner/ import only downwards (docs/layout.md), read from the source with ast.
 
-Floors, low to high; a part may import its own floor's modules only from itself, and any
-lower floor. Peers on one floor (dns and probe) stay independent of each other, so the order
-is strict and no cycle can form between parts.
+Floors, low to high: a part may import its own modules and those of any lower floor. Peers on
+one floor (dns and probe) stay independent of each other, so the order is strict and no cycle
+can form between parts.
 """
 
 from __future__ import annotations
