@@ -130,7 +130,9 @@ def _check_row(file: str, number: int, values: dict[str, Any], problems: list[Pr
     for key, value in text.items():
         if value is not None and not isinstance(value, str):
             problem(key, f"expected text, found {type(value).__name__}", "write it as a string")
-    clean = {k: (v.strip() if isinstance(v, str) and k != "password" else v) or None for k, v in text.items()}
+    # Only text goes on (a number or list was reported above); a password keeps its spaces.
+    clean = {k: ((v if k == "password" else v.strip()) or None) if isinstance(v, str) else None
+             for k, v in text.items()}
     address = None
     try:
         address = normalize_address(clean["address"] or "")

@@ -106,3 +106,15 @@ def test_an_unquoted_argon2_hash_in_csv_is_explained(cli: Cli, tmp_path: Path) -
     assert f"{source}: row 1: hash: an argon2 hash holds commas, so CSV split it" in result.output
     source.write_text(f'address,hash,quota\nz@example.org,"{argon}",1G\n')
     assert cli("user", "import", str(source)).exit_code == 0
+
+
+def test_json_values_that_are_not_text(cli: Cli, accounts_file: Path, tmp_path: Path) -> None:
+    before = accounts_file.read_text()
+    source = tmp_path / "users.json"
+    source.write_text(json.dumps([{"address": 5, "hash": SHA}, {"address": "q@example.org", "password": ["x"]}, 7]))
+    result = cli("user", "import", str(source))
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert f"{source}: row 1: address: expected text, found int" in result.output
+    assert f"{source}: row 2: password: expected text, found list" in result.output
+    assert f"{source}: row 3: " in result.output
+    assert accounts_file.read_text() == before
