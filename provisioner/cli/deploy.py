@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import NoReturn
 
 import click
 from rich.console import Console
@@ -12,22 +12,10 @@ from rich.console import Console
 from provisioner.cli.ansible_options import ansible_options
 from provisioner.cli.common import inventory_option, json_option, print_json
 from provisioner.cli.display import live_progress, print_report
-from provisioner.cli.profile_report import print_profile
+from provisioner.cli.profile_report import print_profile, profile_option, timed
 from provisioner.runner.options import AnsibleOptions, PlaybookRun
-from provisioner.runner.progress import Progress
-from provisioner.runner.run import EventSink, execute, playbook_path
+from provisioner.runner.run import execute, playbook_path
 from provisioner.runner.timing import Timing
-
-
-def _timed(sink: EventSink, timing: Timing | None) -> EventSink:
-    if timing is None:
-        return sink
-
-    def both(event: dict[str, Any], progress: Progress) -> None:
-        timing.handle(event)
-        sink(event, progress)
-
-    return both
 
 
 def _run_and_report(inventory_dir: Path, playbook: str, ansible: AnsibleOptions, as_json: bool, keep: bool, *,
@@ -43,7 +31,7 @@ def _run_and_report(inventory_dir: Path, playbook: str, ansible: AnsibleOptions,
     timing = Timing() if profile else None
     with live_progress(console, ansible.verbosity) as sink:
         result = execute(
-            PlaybookRun(playbook_path(playbook), inventory_dir, ansible), _timed(sink, timing), on_start=announce,
+            PlaybookRun(playbook_path(playbook), inventory_dir, ansible), timed(sink, timing), on_start=announce,
             keep_artifacts=keep,
         )
     print_report(console, result.progress, show_diffs=ansible.diff)
@@ -62,10 +50,6 @@ def _run_and_report(inventory_dir: Path, playbook: str, ansible: AnsibleOptions,
 
 keep_option = click.option(
     "--keep-artifacts", is_flag=True, help="Keep ansible-runner's private data dir (for debugging)."
-)
-profile_option = click.option(
-    "--profile", is_flag=True,
-    help="Afterwards, print where the time went: per task and role, fact gathering, argument specs, per host.",
 )
 
 

@@ -4,12 +4,32 @@ from __future__ import annotations
 
 from typing import Any
 
+import click
 from rich.console import Console
 from rich.table import Table
 
+from provisioner.runner.progress import Progress
+from provisioner.runner.run import EventSink
 from provisioner.runner.timing import Timing
 
 TOP_TASKS = 25
+
+profile_option = click.option(
+    "--profile", is_flag=True,
+    help="Afterwards, print where the time went: per task and role, fact gathering, argument specs, per host.",
+)
+
+
+def timed(sink: EventSink, timing: Timing | None) -> EventSink:
+    """`sink`, with every event also given to `timing` (when profiling)."""
+    if timing is None:
+        return sink
+
+    def both(event: dict[str, Any], progress: Progress) -> None:
+        timing.handle(event)
+        sink(event, progress)
+
+    return both
 
 
 def print_profile(console: Console, timing: Timing, top: int = TOP_TASKS) -> None:
