@@ -17,6 +17,7 @@ from provisioner.cli import check as check_cli
 from provisioner.cli.ansible_options import ansible_options
 from provisioner.cli.common import EXIT_FAILED, inventory_option, json_option, print_json
 from provisioner.cli.display import live_progress, print_report
+from provisioner.cli.profile_report import print_profile, profile_option, timed
 from provisioner.deployed.plan import AccountPlan, account_plans
 from provisioner.inventory.probe_account import ProbeAccountError
 from provisioner.inventory.probe_account import load as load_probe_account
@@ -27,10 +28,12 @@ from provisioner.resources import source_commit
 from provisioner.runner.options import AnsibleOptions, PlaybookRun
 from provisioner.runner.progress import Progress
 from provisioner.runner.run import RunResult, execute, playbook_path
+from provisioner.runner.timing import Timing
 
 
 def _run_and_report(
-    inventory_dir: Path, playbook: str, ansible: AnsibleOptions, as_json: bool, keep: bool, *, check: bool = False
+    inventory_dir: Path, playbook: str, ansible: AnsibleOptions, as_json: bool, keep: bool, *, check: bool = False,
+    profile: bool = False,
 ) -> NoReturn:
     """Run one playbook with live progress (the runner validates first), report; with ``check``,
     `mailprov check` the deployed hosts. Exit: Ansible's code, else 1 when a check failed."""
@@ -42,11 +45,15 @@ def _run_and_report(
             console.print(" ".join(run.argv()), style="dim", highlight=False)
 
     plans = _account_plans(console, inventory_dir, ansible) if ansible.check else None
+    timing = Timing() if profile else None
     with live_progress(console, ansible.verbosity) as sink:
         result = execute(
-            PlaybookRun(playbook_path(playbook), inventory_dir, ansible), sink, on_start=announce, keep_artifacts=keep
+            PlaybookRun(playbook_path(playbook), inventory_dir, ansible), timed(sink, timing), on_start=announce,
+            keep_artifacts=keep,
         )
     print_report(console, result.progress, show_diffs=ansible.diff)
+    if timing is not None:
+        print_profile(console, timing)
     if result.artifacts is not None:
         console.print(f"artifacts kept in {result.artifacts} (private: they may hold secrets)")
     checks = _checks_after(console, inventory_dir, result, as_json) if check and not ansible.check else None
@@ -57,8 +64,9 @@ def _run_and_report(
         accounts = None if plans is None else {
             p.host: {"deployed": p.deployed, "changes": p.lines, "error": p.error} for p in plans
         }
+        extra = {"profile": timing.summary()} if timing is not None else {}
         print_json({"rc": result.rc, "exit": code, **result.progress.summary(), "check": summary,
-                    "accounts_plan": accounts})
+                    "accounts_plan": accounts, **extra})
     else:
         _print_verdict(console, result, ansible, checks, asked=check)
     sys.exit(code)
@@ -137,8 +145,10 @@ keep_option = click.option(
 @ansible_options
 @json_option
 @keep_option
+@profile_option
 @click.option("--no-check", is_flag=True, help="Do not run `mailprov check` after the deploy.")
-def deploy(inventory_dir: Path, ansible: AnsibleOptions, as_json: bool, keep_artifacts: bool, no_check: bool) -> None:
+def deploy(*, inventory_dir: Path, ansible: AnsibleOptions, as_json: bool, keep_artifacts: bool, profile: bool,
+           no_check: bool) -> None:
     """Make the servers match the inventory (playbooks/site.yml), then check them.
 
     After a successful deploy, `mailprov check` runs on the deployed hosts; a failed
@@ -149,7 +159,7 @@ def deploy(inventory_dir: Path, ansible: AnsibleOptions, as_json: bool, keep_art
     # The last play of site.yml records them on the host for `mailprov status`; the operator's -e wins.
     record = json.dumps({"mailprov_version": __version__, "mailprov_commit": source_commit() or ""})
     ansible = replace(ansible, extra_vars=(record, *ansible.extra_vars))
-    _run_and_report(inventory_dir, "site.yml", ansible, as_json, keep_artifacts, check=not no_check)
+    _run_and_report(inventory_dir, "site.yml", ansible, as_json, keep_artifacts, check=not no_check, profile=profile)
 
 
 @click.group()
@@ -162,6 +172,8 @@ def apply() -> None:
 @ansible_options
 @json_option
 @keep_option
-def apply_accounts(inventory_dir: Path, ansible: AnsibleOptions, as_json: bool, keep_artifacts: bool) -> None:
+@profile_option
+def apply_accounts(inventory_dir: Path, ansible: AnsibleOptions, as_json: bool, keep_artifacts: bool,
+                   profile: bool) -> None:
     """Only domains, mailboxes and aliases (playbooks/accounts.yml)."""
-    _run_and_report(inventory_dir, "accounts.yml", ansible, as_json, keep_artifacts)
+    _run_and_report(inventory_dir, "accounts.yml", ansible, as_json, keep_artifacts, profile=profile)

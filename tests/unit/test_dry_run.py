@@ -68,3 +68,13 @@ def test_a_dry_run_that_changes_nothing_says_so(cli: Callable[..., Result], inve
     result = cli("alias", "add", "info@example.org", "postmaster@example.org", "--dry-run")
     assert result.exit_code == 0, result.output
     assert "would not change" in result.output or "nothing was written" in result.output
+
+
+def test_user_import_dry_run(cli: Callable[..., Result], inventory: Path) -> None:
+    source = inventory.parent / "users.csv"
+    source.write_text("address,password,quota\ncarol@example.org,carol-pw-1,1G\n")
+    before = snapshot(inventory)
+    result = cli("user", "import", str(source), "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "+      - address: carol@example.org" in result.output and "carol-pw" not in result.output
+    assert snapshot(inventory) == before
