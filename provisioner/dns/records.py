@@ -2,7 +2,10 @@
 
 Per domain (hosted domains and alias domains): MX, A/AAAA of the mail host, SPF, DKIM (when a
 public key is known), DMARC, TLS-RPT, RFC 6186 SRV records, autoconfig/autodiscover CNAMEs; per
-host address the PTR it should have (advice: reverse zones belong to the address's owner).
+hosted domain MTA-STS (the mta-sts name the web face answers and the `_mta-sts` TXT whose id is
+a hash of the policy it serves, so the id changes exactly when the policy does) and, with ACME,
+CAA for the chosen CA; per host address the PTR it should have (advice: reverse zones belong to
+the address's owner).
 
 SPF ends in `-all`: mailprov knows every host that sends for these domains (the mail hosts and,
 when set, the relay), so anything else is a forgery; receivers that do not evaluate DMARC can
@@ -11,9 +14,11 @@ then refuse it too. Forwarded mail fails SPF either way and is carried by DKIM.
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 from dataclasses import asdict, dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from provisioner.inventory.model import Domain, Inventory
 from provisioner.providers import relay_presets
@@ -23,6 +28,33 @@ TTL = 3600
 SRV_SERVICES = (("_submission", 587), ("_submissions", 465), ("_imap", 143), ("_imaps", 993),
                 ("_pop3", 110), ("_pop3s", 995))
 TXT_CHUNK = 255
+# ACME directory host -> the issuer domain CAA names (RFC 8659); others: the operator adds it.
+CAA_ISSUERS = {
+    "acme-v02.api.letsencrypt.org": "letsencrypt.org",
+    "acme-staging-v02.api.letsencrypt.org": "letsencrypt.org",
+    "acme.zerossl.com": "sectigo.com",
+    "dv.acme-v02.api.pki.goog": "pki.goog",
+    "dv.acme-v02.test-api.pki.goog": "pki.goog",
+    "api.buypass.com": "buypass.com",
+}
+
+
+def mta_sts_policy(inventory: Inventory) -> str:
+    """The policy the web role serves at https://mta-sts.DOMAIN/.well-known/mta-sts.txt
+    (roles/web/templates/mta-sts.txt.j2 renders the same text; a unit test pins the two)."""
+    policy = inventory.settings.mta_sts
+    lines = ["version: STSv1", f"mode: {policy.mode}", *(f"mx: {mx}" for mx in inventory.mx_names()),
+             f"max_age: {policy.max_age}"]
+    return "\n".join(lines) + "\n"
+
+
+def mta_sts_id(policy: str) -> str:
+    """The `_mta-sts` TXT id: a hash of the policy text (changes exactly when the policy does)."""
+    return hashlib.sha256(policy.encode("utf-8")).hexdigest()[:32]
+
+
+def caa_issuer(server: str) -> str | None:
+    return CAA_ISSUERS.get((urlsplit(server).hostname or "").lower())
 
 
 @dataclass(frozen=True)
@@ -97,6 +129,12 @@ def plan(inventory: Inventory, only: str | None = None, dkim: dict[str, str] | N
     if relay is not None and include is None:
         notes.append(f"relay {relay.host}: not a known provider; add its SPF mechanism to the SPF records yourself")
     dmarc = inventory.settings.dmarc
+    sts_id = mta_sts_id(mta_sts_policy(inventory))
+    tls = inventory.settings.tls
+    issuer = caa_issuer(tls.acme_server) if tls.mode == "acme" else None
+    if tls.mode == "acme" and issuer is None:
+        notes.append(f"ACME server {tls.acme_server}: unknown CAA issuer name; if you publish CAA records, "
+                     "add the one your CA documents")
     records: list[Record] = []
     for name, domain in names:
         if only is not None and name != only:
@@ -123,6 +161,11 @@ def plan(inventory: Inventory, only: str | None = None, dkim: dict[str, str] | N
             records += [Record(f"{service}._tcp.{origin}", "SRV", f"0 1 {port} {host}", name) for host in hostnames]
         first = hostnames[0] if hostnames else _fqdn(inventory.settings.mail_hostname)
         records += [Record(f"{label}.{origin}", "CNAME", first, name) for label in ("autoconfig", "autodiscover")]
+        if name == domain.name:  # the web face answers mta-sts. of hosted domains (on the certificate)
+            records.append(Record(f"mta-sts.{origin}", "CNAME", first, name))
+            records.append(Record(f"_mta-sts.{origin}", "TXT", f"v=STSv1; id={sts_id}", name))
+            if issuer is not None:
+                records.append(Record(origin, "CAA", f'0 issue "{issuer}"', name))
     host_records = _host_records(inventory, zones, notes)
     records += [r for r in host_records if only is None or r.zone in (None, only)]
     return DnsPlan(tuple(records), tuple(notes))

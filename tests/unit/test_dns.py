@@ -37,6 +37,8 @@ _pop3._tcp               3600 IN SRV   0 1 110 mail.example.org.
 _pop3s._tcp              3600 IN SRV   0 1 995 mail.example.org.
 autoconfig               3600 IN CNAME mail.example.org.
 autodiscover             3600 IN CNAME mail.example.org.
+mta-sts                  3600 IN CNAME mail.example.org.
+_mta-sts                 3600 IN TXT   "v=STSv1; id=c0581b88c9caadd31f93f5700d145a84"
 mail                     3600 IN A     203.0.113.10
 
 ; reverse DNS (ask whoever owns the address, usually the hosting provider):
@@ -58,6 +60,46 @@ def test_golden_zone(cli: Cli, with_relay: Path) -> None:
     assert result.exit_code == 0
     assert result.stdout == GOLDEN
     assert "no DKIM key yet" in result.stderr
+
+
+def test_mta_sts_id_changes_exactly_when_the_policy_does(inventory: Path) -> None:
+    main = inventory / MAIN
+    text = main.read_text()
+
+    def sts_id(extra: str) -> str:
+        main.write_text(text + extra)
+        found = [r.value for r in records.plan(load_inventory(inventory)).records if r.name.startswith("_mta-sts.")]
+        assert len(found) == 1
+        return found[0]
+
+    testing = sts_id("")
+    assert sts_id("mail_mta_sts: {mode: testing, max_age: 604800}\n") == testing  # the defaults, written out
+    assert sts_id("mail_dmarc: {policy: reject}\n") == testing  # other settings do not count
+    enforce = sts_id("mail_mta_sts: {mode: enforce}\n")
+    longer = sts_id("mail_mta_sts: {max_age: 1209600}\n")
+    assert len({testing, enforce, longer}) == 3
+    assert records.mta_sts_policy(load_inventory(inventory)) == (
+        "version: STSv1\nmode: testing\nmx: mail.example.org\nmax_age: 1209600\n")
+
+
+@pytest.mark.parametrize(
+    ("tls", "caa"),
+    [
+        ("{mode: acme, email: postmaster@example.org}", '0 issue "letsencrypt.org"'),
+        ("{mode: acme, email: postmaster@example.org, server: 'https://acme.zerossl.com/v2/DV90'}",
+         '0 issue "sectigo.com"'),
+        ("{mode: acme, email: postmaster@example.org, server: 'https://ca.internal.example/acme/dir'}", None),
+        ("{mode: selfsigned}", None),
+    ],
+)
+def test_caa_names_the_acme_ca(inventory: Path, tls: str, caa: str | None) -> None:
+    main = inventory / MAIN
+    main.write_text(main.read_text().replace("mail_tls:\n  mode: selfsigned\n", f"mail_tls: {tls}\n"))
+    dns_plan = records.plan(load_inventory(inventory))
+    found = [r.value for r in dns_plan.records if r.type == "CAA"]
+    assert found == ([caa] if caa else [])
+    if "internal" in tls:
+        assert any("CAA" in note for note in dns_plan.notes)
 
 
 def test_dkim_selector_comes_from_the_inventory(cli: Cli, inventory: Path) -> None:
