@@ -123,7 +123,7 @@ def check(
     results: list[probe.Check] = []
     for target in hosts:
         with console.status(f"checking {target.host} at {target.address}") as status:
-            results += probe.run_checks(target, lambda c: status.update(f"{c.host}: {c.name}"))
+            results += probe.run_checks(target, lambda c: status.update(f"{c.host}: {c.name}"), inventory)
     if as_json:
         print_json({"ok": all(c.ok for c in results), "checks": [vars(c) for c in results]})
     else:

@@ -14,13 +14,13 @@ then refuse it too. Forwarded mail fails SPF either way and is carried by DKIM.
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from provisioner.inventory.model import Domain, Inventory
+from provisioner.inventory.web import mta_sts_id, mta_sts_policy
 from provisioner.providers import relay_presets
 
 TTL = 3600
@@ -37,20 +37,6 @@ CAA_ISSUERS = {
     "dv.acme-v02.test-api.pki.goog": "pki.goog",
     "api.buypass.com": "buypass.com",
 }
-
-
-def mta_sts_policy(inventory: Inventory) -> str:
-    """The policy the web role serves at https://mta-sts.DOMAIN/.well-known/mta-sts.txt
-    (roles/web/templates/mta-sts.txt.j2 renders the same text; a unit test pins the two)."""
-    policy = inventory.settings.mta_sts
-    lines = ["version: STSv1", f"mode: {policy.mode}", *(f"mx: {mx}" for mx in inventory.mx_names()),
-             f"max_age: {policy.max_age}"]
-    return "\n".join(lines) + "\n"
-
-
-def mta_sts_id(policy: str) -> str:
-    """The `_mta-sts` TXT id: a hash of the policy text (changes exactly when the policy does)."""
-    return hashlib.sha256(policy.encode("utf-8")).hexdigest()[:32]
 
 
 def caa_issuer(server: str) -> str | None:

@@ -17,6 +17,7 @@ from click.testing import Result
 
 from provisioner.dns import dkim, records
 from provisioner.inventory.store import load_inventory
+from provisioner.inventory.web import mta_sts_policy
 
 Cli = Callable[..., Result]
 MAIN = "group_vars/mailservers/main.yml"
@@ -78,7 +79,7 @@ def test_mta_sts_id_changes_exactly_when_the_policy_does(inventory: Path) -> Non
     enforce = sts_id("mail_mta_sts: {mode: enforce}\n")
     longer = sts_id("mail_mta_sts: {max_age: 1209600}\n")
     assert len({testing, enforce, longer}) == 3
-    assert records.mta_sts_policy(load_inventory(inventory)) == (
+    assert mta_sts_policy(load_inventory(inventory)) == (
         "version: STSv1\nmode: testing\nmx: mail.example.org\nmax_age: 1209600\n")
 
 

@@ -124,7 +124,7 @@ def test_check_password_stdin_needs_user(cli: Callable[..., Result]) -> None:
 def login_probe(monkeypatch: pytest.MonkeyPatch) -> None:
     """`check` with one probe standing for all: the login guard, no network."""
 
-    def fake_run_checks(target: probe.Target, on_check: Any = None) -> list[probe.Check]:
+    def fake_run_checks(target: probe.Target, on_check: Any = None, inventory: Any = None) -> list[probe.Check]:
         return [probe._timed(target.host, "AUTH + send", lambda: need_creds(target).address)]
 
     monkeypatch.setattr(probe, "run_checks", fake_run_checks)

@@ -15,7 +15,7 @@ import pytest
 import yaml
 from ansible.plugins.filter.core import regex_replace
 
-from provisioner.dns import records
+from provisioner.inventory import web
 from provisioner.inventory.model import Inventory
 from provisioner.inventory.ports import PUBLIC_PORTS
 from provisioner.inventory.store import load_inventory
@@ -80,7 +80,7 @@ def test_mta_sts_policy_is_the_one_mailprov_dns_hashes(inventory: Path, policy: 
     setting = loaded.settings.mta_sts
     served = _template("mta-sts.txt.j2", web_mta_sts={"mode": setting.mode, "max_age": setting.max_age},
                        web_mta_sts_mx=list(loaded.mx_names()))
-    assert served == records.mta_sts_policy(loaded)
+    assert served == web.mta_sts_policy(loaded)
 
 
 def test_certificate_names_are_the_ones_the_acme_role_requests(inventory: Path) -> None:
