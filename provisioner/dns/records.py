@@ -118,6 +118,9 @@ def plan(inventory: Inventory, only: str | None = None, dkim: dict[str, str] | N
     sts_id = mta_sts_id(mta_sts_policy(inventory))
     tls = inventory.settings.tls
     issuer = caa_issuer(tls.acme_server) if tls.mode == "acme" else None
+    if tls.mode == "selfsigned":
+        notes.append("MTA-STS records are printed once mail_tls.mode is acme (or files with the mta-sts. "
+                     "names): senders only trust a policy served with a trusted certificate")
     if tls.mode == "acme" and issuer is None:
         notes.append(f"ACME server {tls.acme_server}: unknown CAA issuer name; if you publish CAA records, "
                      "add the one your CA documents")
@@ -147,7 +150,9 @@ def plan(inventory: Inventory, only: str | None = None, dkim: dict[str, str] | N
             records += [Record(f"{service}._tcp.{origin}", "SRV", f"0 1 {port} {host}", name) for host in hostnames]
         first = hostnames[0] if hostnames else _fqdn(inventory.settings.mail_hostname)
         records += [Record(f"{label}.{origin}", "CNAME", first, name) for label in ("autoconfig", "autodiscover")]
-        if name == domain.name:  # the web face answers mta-sts. of hosted domains (on the certificate)
+        # The web face answers mta-sts. of hosted domains; senders fetch the policy only over
+        # HTTPS with a trusted certificate for that name (acme puts it on; with files, yours must).
+        if name == domain.name and tls.mode != "selfsigned":
             records.append(Record(f"mta-sts.{origin}", "CNAME", first, name))
             records.append(Record(f"_mta-sts.{origin}", "TXT", f"v=STSv1; id={sts_id}", name))
             if issuer is not None:

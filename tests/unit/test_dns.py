@@ -38,8 +38,6 @@ _pop3._tcp               3600 IN SRV   0 1 110 mail.example.org.
 _pop3s._tcp              3600 IN SRV   0 1 995 mail.example.org.
 autoconfig               3600 IN CNAME mail.example.org.
 autodiscover             3600 IN CNAME mail.example.org.
-mta-sts                  3600 IN CNAME mail.example.org.
-_mta-sts                 3600 IN TXT   "v=STSv1; id=c0581b88c9caadd31f93f5700d145a84"
 mail                     3600 IN A     203.0.113.10
 
 ; reverse DNS (ask whoever owns the address, usually the hosting provider):
@@ -65,7 +63,8 @@ def test_golden_zone(cli: Cli, with_relay: Path) -> None:
 
 def test_mta_sts_id_changes_exactly_when_the_policy_does(inventory: Path) -> None:
     main = inventory / MAIN
-    text = main.read_text()
+    text = main.read_text().replace("mail_tls:\n  mode: selfsigned\n",
+                                    "mail_tls: {mode: acme, email: postmaster@example.org}\n")
 
     def sts_id(extra: str) -> str:
         main.write_text(text + extra)
@@ -99,6 +98,8 @@ def test_caa_names_the_acme_ca(inventory: Path, tls: str, caa: str | None) -> No
     dns_plan = records.plan(load_inventory(inventory))
     found = [r.value for r in dns_plan.records if r.type == "CAA"]
     assert found == ([caa] if caa else [])
+    sts = [r for r in dns_plan.records if r.name.startswith(("mta-sts.", "_mta-sts."))]
+    assert len(sts) == (0 if "selfsigned" in tls else 2)
     if "internal" in tls:
         assert any("CAA" in note for note in dns_plan.notes)
 
