@@ -121,6 +121,10 @@ def plan(inventory: Inventory, only: str | None = None, dkim: dict[str, str] | N
     if tls.mode == "selfsigned":
         notes.append("MTA-STS records are printed once mail_tls.mode is acme (or files with the mta-sts. "
                      "names): senders only trust a policy served with a trusted certificate")
+    if tls.mode == "acme":
+        for host in inventory.hosts:
+            notes.append(f"{host.name}: the ACME certificate names {', '.join(inventory.certificate_names(host))}; "
+                         "each must resolve to this host, with port 80 open")
     if tls.mode == "acme" and issuer is None:
         notes.append(f"ACME server {tls.acme_server}: unknown CAA issuer name; if you publish CAA records, "
                      "add the one your CA documents")

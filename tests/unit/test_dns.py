@@ -102,6 +102,8 @@ def test_caa_names_the_acme_ca(inventory: Path, tls: str, caa: str | None) -> No
     assert len(sts) == (0 if "selfsigned" in tls else 2)
     if "internal" in tls:
         assert any("CAA" in note for note in dns_plan.notes)
+    if "acme" in tls:
+        assert any("the ACME certificate names mail.example.org, mta-sts." in note for note in dns_plan.notes)
 
 
 def test_dkim_selector_comes_from_the_inventory(cli: Cli, inventory: Path) -> None:
