@@ -24,7 +24,8 @@ DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends peb
 mkdir -p /etc/pebble
 cd /etc/pebble
 openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 \\
-  -subj '/CN=mailprov test ACME server CA' 2>/dev/null
+  -subj '/CN=mailprov test ACME server CA' -addext 'basicConstraints=critical,CA:TRUE' \\
+  -addext 'keyUsage=critical,keyCertSign,cRLSign' 2>/dev/null
 openssl req -newkey rsa:2048 -nodes -keyout key.pem -out cert.csr -subj '/CN=localhost' 2>/dev/null
 printf '%s\\n' 'subjectAltName=IP:127.0.0.1,DNS:localhost' 'basicConstraints=critical,CA:FALSE' \\
   'keyUsage=critical,digitalSignature,keyEncipherment' 'extendedKeyUsage=serverAuth' \\
