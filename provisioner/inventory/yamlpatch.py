@@ -1,12 +1,11 @@
 """Rewrite a YAML file so it holds new data, changing only the lines that differ.
 
-Account edits touch one mailbox or alias in files that may list ten thousand: re-emitting the
-whole document through ruamel.yaml's round-trip mode costs seconds per edit. Here the old
-text is parsed once with libyaml (positions of every node), the old and new data are compared,
-and only the differing entries are replaced, inserted or deleted as text; comments and
-formatting elsewhere stay byte for byte. The result is parsed again and must equal the new
-data; a layout this module does not handle (flow mappings, an emptied list, anchors) falls
-back to ruamel.yaml's round trip, which is slower but keeps comments too.
+Re-emitting a file of ten thousand mailboxes through ruamel.yaml's round trip costs a minute.
+Here the old text is parsed with libyaml (node positions), old and new data are compared, and
+only the differing entries are replaced, inserted or deleted as text (any number of removals
+from a list, appends at its end); comments and formatting elsewhere stay byte for byte. The
+result is parsed again and must equal the new data; other layouts (flow mappings, an emptied
+list) fall back to ruamel.yaml's round trip, slower but keeping comments too.
 """
 
 from __future__ import annotations
@@ -32,17 +31,66 @@ class _Unhandled(Exception):
     """A layout the text patcher does not edit; the round-trip fallback does."""
 
 
+class SharedValue(Exception):
+    """The file shares values through a YAML anchor and aliases: an edit of one place could
+    silently change the others, so the edit is refused (the operator writes them out)."""
+
+    fix = "write the shared values out in full where they are used, without &anchors and *aliases"
+
+    def __init__(self, line: int) -> None:
+        super().__init__("YAML anchors and aliases share values here, and an edit of one place "
+                         "would change every place that uses them")
+        self.line = line
+
+
+_BOM = "\ufeff"
+_START = re.compile(r"^---(?=[ \t]|$)", re.MULTILINE)
+_END = re.compile(r"^\.\.\.(?=[ \t]|$)", re.MULTILINE)
+
+
 def rewrite(text: str, old: Any, new: Any) -> str:
-    """The text of `new`, edited from `text` (which holds `old`) as little as possible."""
+    """The text of `new`, edited from `text` (which holds `old`) as little as possible.
+
+    A byte order mark, a `---` line (and comments above it), a `...` line (and what follows
+    it) are kept; a missing final newline is added. Raises the YAMLError of fastyaml for a
+    document over its bounds, SharedValue for a document whose anchors and aliases an edit
+    would have to change.
+    """
     if old == new and text:
         return text
+    body = text.lstrip(_BOM)  # libyaml skips them, and its positions would be off by as many
+    bom, text = text[: len(text) - len(body)], body
+    if text and not text.endswith("\n"):
+        text += "\n"
+    root = fastyaml.compose(text) if text.strip() else None
+    shared = fastyaml.shared_nodes(root) if root is not None else []
+    if shared:
+        raise SharedValue(min(int(node.start_mark.line) for node in shared) + 1)
     try:
-        patched = _patch(text, old, new)
+        patched = _patch(text, root, old, new)
         if fastyaml.load(patched) == new:
-            return patched
+            return bom + patched
     except (_Unhandled, yaml.YAMLError):
         pass
-    return _round_trip(text, new)
+    return bom + _round_trip(text, new)
+
+
+def _frame(text: str) -> tuple[str, str, str]:
+    """(head, body, tail): the lines up to an explicit `---` line, the document itself, and an
+    explicit `...` line with all that follows it. ruamel.yaml would drop head and tail."""
+    head = ""
+    start = _START.search(text)
+    if start is not None:
+        before = text[: start.start()].splitlines()
+        rest = text[start.end(): _line_end(text, start.start())].strip()
+        if all(not line.strip() or line.lstrip().startswith(("#", "%")) for line in before) and (
+                not rest or rest.startswith("#")):
+            cut = _line_end(text, start.start())
+            head, text = text[:cut], text[cut:]
+    end = _END.search(text)
+    if end is None:
+        return head, text, ""
+    return head, text[: end.start()], text[end.start():]
 
 
 # --- rendering --------------------------------------------------------------------------------
@@ -92,19 +140,23 @@ def _item(value: Any, indent: int) -> str:
 
 # --- patching ------------------------------------------------------------------------------------
 
-def _patch(text: str, old: Any, new: Any) -> str:
-    if not text.strip() or old is None:
+def _patch(text: str, root: yaml.Node | None, old: Any, new: Any) -> str:
+    if old is None:  # an empty file, or one of comments only: they stay, the variables follow
         if not isinstance(new, dict):
             raise _Unhandled("a document that is not a mapping")
-        return "---\n" + "".join(_entry(k, v, 0) for k, v in new.items())
-    root = yaml.compose(text, Loader=fastyaml.Loader)
+        head, body, tail = _frame(text)
+        return (head or "---\n") + body + "".join(_entry(k, v, 0) for k, v in new.items()) + tail
     if root is None:
         raise _Unhandled("a document with no node")
     edits: list[_Edit] = []
     _diff(text, root, old, new, edits)
-    for start, end, replacement in sorted(edits, reverse=True):
-        text = text[:start] + replacement + text[end:]
-    return text
+    pieces, done = [], 0  # one pass: 10,000 edits must not copy the text 10,000 times
+    for start, end, replacement in sorted(edits):
+        if start < done:
+            raise _Unhandled("edits that overlap")
+        pieces += [text[done:start], replacement]
+        done = end
+    return "".join([*pieces, text[done:]])
 
 
 def _line_start(text: str, index: int) -> int:
@@ -178,12 +230,11 @@ def _diff_sequence(text: str, node: yaml.SequenceNode, old: list[Any], new: list
     if dash < 0:
         raise _Unhandled("an item whose dash is on another line")
     indent = dash - _line_start(text, first.index)
-    if len(new) == len(old) - 1:
-        gone = next((i for i in range(len(old)) if old[:i] + old[i + 1:] == new), None) if new else None
-        if gone is not None:
-            start = _line_start(text, items[gone].start_mark.index)
-            edits.append((start, _line_end(text, _content_end(items[gone])), ""))
-            return
+    kept = _kept(old, new) if new and len(new) < len(old) else None  # removals only, anywhere
+    if kept is not None:
+        edits.extend((_line_start(text, item.start_mark.index), _line_end(text, _content_end(item)), "")
+                     for i, item in enumerate(items) if i not in kept)
+        return
     if new[: len(old)] == old and len(new) > len(old):
         at = _line_end(text, _content_end(node))
         edits.append((at, at, "".join(_item(v, indent) for v in new[len(old):])))
@@ -192,6 +243,15 @@ def _diff_sequence(text: str, node: yaml.SequenceNode, old: list[Any], new: list
         raise _Unhandled("a list changed in more than one place")
     for item, before, after in zip(items, old, new, strict=True):
         _diff(text, item, before, after, edits)
+
+
+def _kept(old: list[Any], new: list[Any]) -> set[int] | None:
+    """The positions of `old` that `new` keeps, when `new` is `old` with items removed."""
+    kept: set[int] = set()
+    for i, item in enumerate(old):
+        if len(kept) < len(new) and item == new[len(kept)]:
+            kept.add(i)
+    return kept if len(kept) == len(new) else None
 
 
 # --- fallback ------------------------------------------------------------------------------------
@@ -229,9 +289,12 @@ def _merge(target: Any, new: Any) -> Any:
 
 
 def _round_trip(text: str, new: Any) -> str:
+    head, body, tail = _frame(text)
     rt = _yaml_rt()
-    document = rt.load(text) if text.strip() else None
+    document = rt.load(body) if body.strip() else None
     stream = io.StringIO()
     rt.dump(_merge(document, new) if document is not None else new, stream)
     out = stream.getvalue()
-    return out if document is not None or out.startswith("---") else "---\n" + out
+    if document is None and not head:
+        head = "" if out.startswith("---") else "---\n"
+    return head + (body if document is None else "") + out + tail
