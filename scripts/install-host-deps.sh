@@ -5,7 +5,7 @@
 set -euo pipefail
 
 packages=(podman runc netavark aardvark-dns slirp4netns fuse-overlayfs uidmap iptables
-          debootstrap python3-venv swaks openssl make git nsd)
+          debootstrap python3-venv swaks openssl make git nsd curl)
 
 missing=()
 for pkg in "${packages[@]}"; do

@@ -27,7 +27,7 @@ LOCALHOST = "127.0.0.1"
 HOSTNAME = "mail.example.test"
 CLIENT_HELO = "client.example.test"
 # Container port -> offset on the published range.
-PORT_OFFSET = {25: 25, 587: 587, 465: 465, 143: 143, 993: 993, 110: 110, 995: 995, 4190: 190}
+PORT_OFFSET = {25: 25, 587: 587, 465: 465, 143: 143, 993: 993, 110: 110, 995: 995, 4190: 190, 80: 80, 443: 443}
 # The test accounts of molecule/default/group_vars (the hashes live there).
 PASSWORDS = {
     "alice@example.test": "alice-Secret-1",

@@ -21,6 +21,7 @@ from provisioner.cli.common import (
     read_password,
 )
 from provisioner.cli.tables import FitTable
+from provisioner.inventory.model import Inventory
 from provisioner.inventory.probe_account import Credentials, ProbeAccountError
 from provisioner.inventory.probe_account import load as load_probe_account
 from provisioner.inventory.vault import VaultFileError
@@ -52,7 +53,7 @@ def check(
     if not hosts:
         fail(f"no host matches --limit {limit}")
     console = Console(stderr=as_json)
-    results = run_probes(console, hosts)
+    results = run_probes(console, hosts, inventory)
     if as_json:
         print_json(checks_summary(results))
     else:
@@ -62,12 +63,12 @@ def check(
     sys.exit(EXIT_FAILED if any(not c.ok for c in results) else 0)
 
 
-def run_probes(console: Console, hosts: list[probe.Target]) -> list[probe.Check]:
+def run_probes(console: Console, hosts: list[probe.Target], inventory: Inventory) -> list[probe.Check]:
     """Every check of every host, with a spinner on a terminal."""
     results: list[probe.Check] = []
     for target in hosts:
         with console.status(f"checking {target.host} at {target.address}") as status:
-            results += probe.run_checks(target, lambda c: status.update(f"{c.host}: {c.name}"))
+            results += probe.run_checks(target, lambda c: status.update(f"{c.host}: {c.name}"), inventory)
     return results
 
 

@@ -103,8 +103,9 @@ def _checks_after(console: Console, inventory_dir: Path, result: RunResult, as_j
         note = "" if creds is not None else "no probe account (`mailprov probe-account create`)"
     except (ProbeAccountError, VaultFileError) as err:
         creds, note = None, str(err)
-    targets = probe.targets(load_inventory(inventory_dir), creds, ",".join(hosts), login=creds is not None)
-    results = check_cli.run_probes(console, targets) if targets else []
+    inventory = load_inventory(inventory_dir)
+    targets = probe.targets(inventory, creds, ",".join(hosts), login=creds is not None)
+    results = check_cli.run_probes(console, targets, inventory) if targets else []
     if not as_json:
         check_cli.print_tables(console, targets, results)
     if note:

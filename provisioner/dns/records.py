@@ -2,7 +2,10 @@
 
 Per domain (hosted domains and alias domains): MX, A/AAAA of the mail host, SPF, DKIM (when a
 public key is known), DMARC, TLS-RPT, RFC 6186 SRV records, autoconfig/autodiscover CNAMEs; per
-host address the PTR it should have (advice: reverse zones belong to the address's owner).
+hosted domain MTA-STS (the mta-sts name the web face answers and the `_mta-sts` TXT whose id is
+a hash of the policy it serves, so the id changes exactly when the policy does) and, with ACME,
+CAA for the chosen CA; per host address the PTR it should have (advice: reverse zones belong to
+the address's owner).
 
 SPF ends in `-all`: mailprov knows every host that sends for these domains (the mail hosts and,
 when set, the relay), so anything else is a forgery; receivers that do not evaluate DMARC can
@@ -14,8 +17,10 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import asdict, dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from provisioner.inventory.model import Domain, Inventory
+from provisioner.inventory.web import mta_sts_id, mta_sts_policy
 from provisioner.providers import relay_presets
 
 TTL = 3600
@@ -23,6 +28,19 @@ TTL = 3600
 SRV_SERVICES = (("_submission", 587), ("_submissions", 465), ("_imap", 143), ("_imaps", 993),
                 ("_pop3", 110), ("_pop3s", 995))
 TXT_CHUNK = 255
+# ACME directory host -> the issuer domain CAA names (RFC 8659); others: the operator adds it.
+CAA_ISSUERS = {
+    "acme-v02.api.letsencrypt.org": "letsencrypt.org",
+    "acme-staging-v02.api.letsencrypt.org": "letsencrypt.org",
+    "acme.zerossl.com": "sectigo.com",
+    "dv.acme-v02.api.pki.goog": "pki.goog",
+    "dv.acme-v02.test-api.pki.goog": "pki.goog",
+    "api.buypass.com": "buypass.com",
+}
+
+
+def caa_issuer(server: str) -> str | None:
+    return CAA_ISSUERS.get((urlsplit(server).hostname or "").lower())
 
 
 @dataclass(frozen=True)
@@ -97,6 +115,19 @@ def plan(inventory: Inventory, only: str | None = None, dkim: dict[str, str] | N
     if relay is not None and include is None:
         notes.append(f"relay {relay.host}: not a known provider; add its SPF mechanism to the SPF records yourself")
     dmarc = inventory.settings.dmarc
+    sts_id = mta_sts_id(mta_sts_policy(inventory))
+    tls = inventory.settings.tls
+    issuer = caa_issuer(tls.acme_server) if tls.mode == "acme" else None
+    if tls.mode == "selfsigned":
+        notes.append("MTA-STS records are printed once mail_tls.mode is acme (or files with the mta-sts. "
+                     "names): senders only trust a policy served with a trusted certificate")
+    if tls.mode == "acme":
+        for host in inventory.hosts:
+            notes.append(f"{host.name}: the ACME certificate names {', '.join(inventory.certificate_names(host))}; "
+                         "each must resolve to this host, with port 80 open")
+    if tls.mode == "acme" and issuer is None:
+        notes.append(f"ACME server {tls.acme_server}: unknown CAA issuer name; if you publish CAA records, "
+                     "add the one your CA documents")
     records: list[Record] = []
     for name, domain in names:
         if only is not None and name != only:
@@ -123,6 +154,13 @@ def plan(inventory: Inventory, only: str | None = None, dkim: dict[str, str] | N
             records += [Record(f"{service}._tcp.{origin}", "SRV", f"0 1 {port} {host}", name) for host in hostnames]
         first = hostnames[0] if hostnames else _fqdn(inventory.settings.mail_hostname)
         records += [Record(f"{label}.{origin}", "CNAME", first, name) for label in ("autoconfig", "autodiscover")]
+        # The web face answers mta-sts. of hosted domains; senders fetch the policy only over
+        # HTTPS with a trusted certificate for that name (acme puts it on; with files, yours must).
+        if name == domain.name and tls.mode != "selfsigned":
+            records.append(Record(f"mta-sts.{origin}", "CNAME", first, name))
+            records.append(Record(f"_mta-sts.{origin}", "TXT", f"v=STSv1; id={sts_id}", name))
+            if issuer is not None:
+                records.append(Record(origin, "CAA", f'0 issue "{issuer}"', name))
     host_records = _host_records(inventory, zones, notes)
     records += [r for r in host_records if only is None or r.zone in (None, only)]
     return DnsPlan(tuple(records), tuple(notes))

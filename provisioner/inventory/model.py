@@ -35,12 +35,44 @@ class Domain:
     aliases: tuple[Alias, ...] = ()
 
 
+LETS_ENCRYPT = "https://acme-v02.api.letsencrypt.org/directory"
+
+
+@dataclass(frozen=True)
+class Eab:
+    """External account binding for an ACME CA (ZeroSSL, Google); hmac_key is a vault reference."""
+
+    kid: str
+    hmac_key: str = field(repr=False)
+
+
 @dataclass(frozen=True)
 class Tls:
     mode: TlsMode = "selfsigned"
     cert_file: str | None = None
     key_file: str | None = None
     email: str | None = None
+    server: str | None = None  # acme: the CA's directory URL (None: Let's Encrypt)
+    ca_file: str | None = None  # acme: PEM trusted for talking to that server
+    eab: Eab | None = None
+    extra_names: tuple[str, ...] = ()
+
+    @property
+    def acme_server(self) -> str:
+        return self.server or LETS_ENCRYPT
+
+
+MtaStsMode = Literal["testing", "enforce", "none"]
+MTA_STS_MODES: tuple[str, ...] = ("testing", "enforce", "none")
+MTA_STS_MAX_AGE_LIMIT = 31557600  # RFC 8461
+
+
+@dataclass(frozen=True)
+class MtaSts:
+    """The MTA-STS policy the web face serves (MX: the servers' mail_hostname)."""
+
+    mode: MtaStsMode = "testing"
+    max_age: int = 604800
 
 
 RelayTls = Literal["starttls", "implicit"]
@@ -103,6 +135,7 @@ class Settings:
     dmarc: Dmarc = Dmarc()
     dkim: Dkim = Dkim()
     spam: Spam = Spam()
+    mta_sts: MtaSts = MtaSts()
 
 
 @dataclass(frozen=True)
@@ -123,6 +156,21 @@ class Inventory:
     def hostname_for(self, host: Host) -> str:
         """A host may override the group's mail_hostname (several servers, one inventory)."""
         return str(host.vars.get("mail_hostname", self.settings.mail_hostname))
+
+    def mx_names(self) -> tuple[str, ...]:
+        """Every server's name, in host order, once: the MX of the MTA-STS policy."""
+        names = [self.hostname_for(h) for h in self.hosts] or [self.settings.mail_hostname]
+        return tuple(dict.fromkeys(n.lower() for n in names))
+
+    def certificate_names(self, host: Host | None = None) -> tuple[str, ...]:
+        """The names an ACME certificate is requested for (as roles/acme computes them): the
+        server, mta-sts. and autoconfig. of every hosted domain, then mail_tls.extra_names."""
+        hostname = self.hostname_for(host) if host is not None else self.settings.mail_hostname
+        names = [hostname]
+        names += [f"mta-sts.{d.name}" for d in self.domains]
+        names += [f"autoconfig.{d.name}" for d in self.domains]
+        names += list(self.settings.tls.extra_names)
+        return tuple(dict.fromkeys(n.lower() for n in names))
 
     def domain(self, name: str) -> Domain | None:
         return next((d for d in self.domains if d.name == name), None)

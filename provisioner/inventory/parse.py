@@ -20,6 +20,7 @@ from provisioner.problems import shown
 GROUP = "mailservers"
 SETTINGS_KEYS = {
     "mail_hostname", "mail_tls", "mail_message_size_limit", "mail_relay", "mail_dmarc", "mail_dkim", "mail_spam",
+    "mail_mta_sts",
 }
 ACCOUNTS_KEY = "mail_domains"
 # Variables meant for Ansible itself, for a vault or for mailprov's tools are not ours to check.
@@ -32,7 +33,9 @@ HOST_KEYS = {"mail_hostname", PORTS_VAR, ADDRESS_VAR, RELEASE_VAR}
 DOMAIN_KEYS = ("name", "alias_domains", "catch_all", "mailboxes", "aliases")
 MAILBOX_KEYS = ("address", "password", "quota", "aliases")
 ALIAS_KEYS = ("source", "targets")
-TLS_KEYS = ("mode", "cert_file", "key_file", "email")
+TLS_KEYS = ("mode", "cert_file", "key_file", "email", "server", "ca_file", "eab", "extra_names")
+EAB_KEYS = ("kid", "hmac_key")
+MTA_STS_KEYS = ("mode", "max_age")
 RELAY_KEYS = ("host", "port", "username", "password", "provider", "tls", "sender_domains")
 DMARC_KEYS = ("policy", "rua")
 DKIM_KEYS = ("selector",)

@@ -9,11 +9,16 @@ from typing import Any, TypeVar, cast
 from provisioner.inventory.model import (
     DEFAULT_MESSAGE_SIZE_LIMIT,
     DMARC_POLICIES,
+    MTA_STS_MAX_AGE_LIMIT,
+    MTA_STS_MODES,
     TLS_MODES,
     Dkim,
     Dmarc,
     DmarcPolicy,
+    Eab,
     Host,
+    MtaSts,
+    MtaStsMode,
     Relay,
     RelayTls,
     Settings,
@@ -21,7 +26,17 @@ from provisioner.inventory.model import (
     Tls,
     TlsMode,
 )
-from provisioner.inventory.parse import DKIM_KEYS, DMARC_KEYS, GROUP, RELAY_KEYS, SPAM_KEYS, TLS_KEYS, RawInventory
+from provisioner.inventory.parse import (
+    DKIM_KEYS,
+    DMARC_KEYS,
+    EAB_KEYS,
+    GROUP,
+    MTA_STS_KEYS,
+    RELAY_KEYS,
+    SPAM_KEYS,
+    TLS_KEYS,
+    RawInventory,
+)
 from provisioner.inventory.reader import CANONICAL_SIZE, Collector, Reader, closest, is_vault_value, parse_size
 from provisioner.problems import shown
 from provisioner.providers.relay_presets import DEFAULT_PORTS, PRESETS
@@ -53,10 +68,11 @@ def parse_settings(
     dmarc = _parse_dmarc(group_vars, out)
     dkim = _parse_dkim(group_vars, out)
     spam = _parse_spam(group_vars, out)
+    mta_sts = _parse_mta_sts(group_vars, out)
     if (hostname is None or tls is None or size is None or not relay_ok or dmarc is None or dkim is None
-            or spam is None):
+            or spam is None or mta_sts is None):
         return None
-    return Settings(hostname, tls, size, relay, dmarc, dkim, spam)
+    return Settings(hostname, tls, size, relay, dmarc, dkim, spam, mta_sts)
 
 
 def _section(
@@ -94,11 +110,44 @@ def _parse_tls(raw: RawInventory, group_vars: Mapping[str, tuple[str, Any]], out
             elif not (raw.root / path).is_file():
                 reader.problem(f"mail_tls.{key}", f"{path} does not exist",
                                "fix the path (relative paths start at the inventory folder)")
-    if mode == "acme" and reader.address(tls.get("email"), "mail_tls.email") is None:
-        return None
+    acme: dict[str, Any] = {}
+    if mode == "acme":
+        if reader.address(tls.get("email"), "mail_tls.email") is None:
+            return None
+        acme = _parse_acme(raw, reader, tls)
     if len(out.problems) > before:
         return None
-    return Tls(cast(TlsMode, mode), tls.get("cert_file"), tls.get("key_file"), tls.get("email"))
+    return Tls(cast(TlsMode, mode), tls.get("cert_file"), tls.get("key_file"), tls.get("email"), **acme)
+
+
+def _parse_acme(raw: RawInventory, reader: Reader, tls: Mapping[str, Any]) -> dict[str, Any]:
+    """server, ca_file, eab and extra_names of `mail_tls: {mode: acme}` (problems go to `reader`)."""
+    server = tls.get("server")
+    if server is not None and (not isinstance(server, str) or not server.startswith("https://")):
+        reader.problem("mail_tls.server", f"{server!r} is not an https:// ACME directory URL",
+                       "leave it out for Let's Encrypt, or give the CA's directory, e.g. "
+                       "https://acme-staging-v02.api.letsencrypt.org/directory")
+    ca_file = tls.get("ca_file")
+    if ca_file is not None and (not isinstance(ca_file, str) or not (raw.root / ca_file).is_file()):
+        reader.problem("mail_tls.ca_file", f"{ca_file!r} does not exist",
+                       "give the CA's PEM file on this machine (relative paths start at the inventory folder)")
+    eab = None
+    if tls.get("eab") is not None:
+        values = reader.mapping(tls["eab"], "mail_tls.eab", "a mapping with kid and hmac_key")
+        if values is not None:
+            reader.known_keys(values, "mail_tls.eab", EAB_KEYS)
+            kid, hmac_key = values.get("kid"), values.get("hmac_key")
+            if not isinstance(kid, str) or not kid:
+                reader.problem("mail_tls.eab.kid", "missing", "give the key identifier your CA shows")
+            if hmac_key is None or not is_vault_value(hmac_key):
+                reader.problem("mail_tls.eab.hmac_key", "missing or in plaintext",
+                               "put it in Ansible Vault and write hmac_key: \"{{ vault_mail_acme_eab_hmac_key }}\"")
+            elif isinstance(kid, str) and kid:
+                eab = Eab(kid, str(hmac_key))
+    names = reader.string_list(tls.get("extra_names"), "mail_tls.extra_names") or []
+    extra = [reader.domain(name, f"mail_tls.extra_names[{i}]") for i, name in enumerate(names)]
+    return {"server": server, "ca_file": ca_file, "eab": eab,
+            "extra_names": tuple(n for n in extra if n is not None)}
 
 
 def _parse_message_size(group_vars: Mapping[str, tuple[str, Any]], out: Collector) -> int | None:
@@ -228,3 +277,20 @@ def _parse_spam(group_vars: Mapping[str, tuple[str, Any]], out: Collector) -> Sp
 
     return _optional_section(group_vars, "mail_spam", "a mapping with reject_score, junk_score, greylist",
                              SPAM_KEYS, out, default=Spam(), build=build)
+
+
+def _parse_mta_sts(group_vars: Mapping[str, tuple[str, Any]], out: Collector) -> MtaSts | None:
+    """`mail_mta_sts: {mode: testing, max_age: 604800}`: the policy at mta-sts.DOMAIN."""
+    def build(reader: Reader, policy: Mapping[str, Any]) -> MtaSts:
+        mode = policy.get("mode", MtaSts.mode)
+        if mode not in MTA_STS_MODES:
+            reader.problem("mail_mta_sts.mode", f"{mode!r} is not an MTA-STS mode",
+                           f"use one of {', '.join(MTA_STS_MODES)}")
+        max_age = policy.get("max_age", MtaSts.max_age)
+        if isinstance(max_age, bool) or not isinstance(max_age, int) or not 0 < max_age <= MTA_STS_MAX_AGE_LIMIT:
+            reader.problem("mail_mta_sts.max_age", f"{max_age!r} is not a number of seconds up to a year",
+                           "use e.g. 604800 (a week)")
+        return MtaSts(cast(MtaStsMode, mode), int(max_age) if isinstance(max_age, int) else MtaSts.max_age)
+
+    return _optional_section(group_vars, "mail_mta_sts", "a mapping with mode and max_age", MTA_STS_KEYS, out,
+                             default=MtaSts(), build=build)

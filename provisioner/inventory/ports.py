@@ -27,6 +27,8 @@ PUBLIC_PORTS: Mapping[str, int] = {
     "pop3": 110,
     "pop3s": 995,
     "managesieve": 4190,
+    "http": 80,  # the web face: ACME challenges, redirect to https
+    "https": 443,  # MTA-STS policy, client autoconfiguration
 }
 
 

@@ -37,6 +37,7 @@ from provisioner.probe.smtp import (
     submit,
     wrong_password_refused,
 )
+from provisioner.probe.web import autoconfig, https_banner, mta_sts
 
 __all__ = ["ROUND_TRIP_CHECK", "Check", "Target", "run_checks", "targets"]
 
@@ -66,12 +67,18 @@ def targets(
             hostname=inventory.hostname_for(h),
             ports=host_ports(h),
             verify_tls=inventory.settings.tls.mode != "selfsigned",
+            ca_file=_ca_file(inventory),
             creds=creds,
             login=login,
         )
         for h in inventory.hosts
         if limit is None or _selected(h, limit)
     ]
+
+
+def _ca_file(inventory: Inventory) -> str | None:
+    tls = inventory.settings.tls
+    return str(inventory.path / tls.ca_file) if tls.mode == "acme" and tls.ca_file else None
 
 
 def _selected(host: Host, limit: str) -> bool:
@@ -108,7 +115,9 @@ def _describe(exc: BaseException) -> str:
     return text if isinstance(exc, ProbeFailed) else f"{type(exc).__name__}: {text}"
 
 
-def run_checks(target: Target, on_check: Callable[[Check], None] | None = None) -> list[Check]:
+def run_checks(
+    target: Target, on_check: Callable[[Check], None] | None = None, inventory: Inventory | None = None
+) -> list[Check]:
     """Every probe against one host, in a fixed order."""
     results: list[Check] = []
 
@@ -127,6 +136,10 @@ def run_checks(target: Target, on_check: Callable[[Check], None] | None = None) 
     add(f"pop3 :{p['pop3']} STLS", lambda: pop3_banner(t, implicit=False))
     add(f"pop3s :{p['pop3s']} TLS", lambda: pop3_banner(t, implicit=True))
     add(f"managesieve :{p['managesieve']} STARTTLS", lambda: sieve_banner(t))
+    add(f"https :{p['https']} TLS", lambda: https_banner(t))
+    if inventory is not None:
+        add("MTA-STS policy (https)", lambda: mta_sts(t, inventory))
+        add("autoconfig (https)", lambda: autoconfig(t, inventory))
     add("open relay refused (smtp)", lambda: relay_refused(t))
     add("AUTH before TLS refused (submission)", lambda: smtp_cleartext_auth_refused(t))
     add("LOGIN before TLS refused (imap)", lambda: imap_cleartext_login_refused(t))

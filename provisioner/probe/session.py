@@ -38,6 +38,7 @@ class Target:
     hostname: str  # the name on the certificate, in banners
     ports: dict[str, int]
     verify_tls: bool
+    ca_file: str | None = None  # trusted besides the system's roots (mail_tls.ca_file, private CAs)
     creds: Credentials | None = field(default=None, repr=False)
     # False (`check --no-login`): the login checks are skipped on purpose.
     login: bool = True
@@ -47,7 +48,7 @@ class Target:
     context: ssl.SSLContext = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.context = client_context(self.verify_tls)
+        self.context = client_context(self.verify_tls, self.ca_file)
 
 
 def tls_info(target: Target, sock: object) -> TlsInfo:

@@ -12,6 +12,10 @@ from cryptography.x509.oid import NameOID
 
 # Below TLS 1.2 is a failure: both releases' OpenSSL can be talked into it.
 GOOD_PROTOCOLS = ("TLSv1.2", "TLSv1.3")
+# Days before expiry: a warning (renewal should have happened: ACME renews 30 days ahead),
+# then a failure.
+EXPIRY_WARN_DAYS = 14
+EXPIRY_FAIL_DAYS = 3
 
 
 @dataclass(frozen=True)
@@ -39,18 +43,27 @@ class TlsInfo:
             )
         if self.days_left < 0:
             found.append(f"certificate expired {self.not_after:%Y-%m-%d}")
+        elif self.days_left < EXPIRY_FAIL_DAYS:
+            found.append(f"certificate expires {self.not_after:%Y-%m-%d}, in {self.days_left} days: "
+                         "renewal is failing (see certbot's log on the server)")
         return found
 
     def describe(self) -> str:
         kind = "self-signed" if self.self_signed else "CA-signed"
         names = ",".join(self.names)
-        return f"{self.protocol} {kind} {names} until {self.not_after:%Y-%m-%d}"
+        text = f"{self.protocol} {kind} {names} until {self.not_after:%Y-%m-%d}"
+        if self.days_left < EXPIRY_WARN_DAYS:
+            text += f" (WARNING: expires in {self.days_left} days; is renewal working?)"
+        return text
 
 
-def client_context(verify: bool) -> ssl.SSLContext:
+def client_context(verify: bool, cafile: str | None = None) -> ssl.SSLContext:
     """A client context; ``verify=False`` for self-signed servers (we check the
-    name and expiry ourselves, see :meth:`TlsInfo.problems`)."""
+    name and expiry ourselves, see :meth:`TlsInfo.problems`). ``cafile`` is trusted
+    besides the system's roots."""
     ctx = ssl.create_default_context()
+    if verify and cafile:
+        ctx.load_verify_locations(cafile=cafile)
     if not verify:
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE

@@ -84,7 +84,13 @@ def ports_for(index: int) -> dict[str, int]:
     if not 0 <= index < MAX_HOSTS:
         raise UsageError(f"at most {MAX_HOSTS} hosts per rehearsal; select some with --limit")
     base = PORT_BASE + PORTS_PER_HOST * index
-    return {service: base + port % 100 for service, port in CONTAINER_PORTS.items()}
+    ports: dict[str, int] = {}
+    for service, port in CONTAINER_PORTS.items():
+        offset = port % 100
+        while base + offset in ports.values():  # 443 after 143: the next free offset
+            offset += 1
+        ports[service] = base + offset
+    return ports
 
 
 def group_release(root: Path) -> str | None:
@@ -95,6 +101,14 @@ def group_release(root: Path) -> str | None:
             if value not in RELEASES:
                 raise UsageError(f"{file}: {RELEASE_VAR}: {value!r} is not one of {', '.join(RELEASES)}")
             return str(value)
+    return None
+
+
+def _tls_mode(root: Path) -> str | None:
+    """``mail_tls.mode`` from group_vars/mailservers/*.yml, if set (in a plain file)."""
+    for data in read_raw(root).group_files.values():
+        if data is not ENCRYPTED and isinstance(data, Mapping) and isinstance(data.get("mail_tls"), Mapping):
+            return str(data["mail_tls"].get("mode", "selfsigned"))
     return None
 
 
@@ -204,5 +218,8 @@ def write_overlay(source: Path, workdir: Path, stands: Sequence[Stand]) -> Path:
     _write_private(target / "hosts.yml", "---\n" + header + yaml.safe_dump(document, sort_keys=False))
     # JSON is YAML: Ansible reads it with `-e @file`.
     forced = {**connection_vars(key, known_hosts), **container.OFFLINE_VARS}
+    if _tls_mode(source) == "acme":
+        # A stand-in has no public name a CA could validate: it serves a self-signed certificate.
+        forced["mail_tls"] = {"mode": "selfsigned"}
     _write_private(workdir / CONNECTION_FILE, json.dumps(forced, indent=2) + "\n")
     return target

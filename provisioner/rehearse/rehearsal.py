@@ -17,11 +17,11 @@ import signal
 import tempfile
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import FrameType
 
-from provisioner.inventory.model import Inventory
+from provisioner.inventory.model import Inventory, Tls
 from provisioner.inventory.probe_account import Credentials, create_throwaway
 from provisioner.inventory.probe_account import load as load_probe_account
 from provisioner.inventory.store import load_inventory
@@ -150,12 +150,14 @@ def deploy(
 def check_hosts(overlay: Path, outcomes: Sequence[HostOutcome], creds: Credentials | None, step: Step) -> None:
     """`mailprov check` against every host whose deploy succeeded."""
     inventory = load_inventory(overlay)
+    if inventory.settings.tls.mode == "acme":  # the stand-ins serve self-signed certificates (overlay.py)
+        inventory = replace(inventory, settings=replace(inventory.settings, tls=Tls()))
     by_host = {o.stand.host: o for o in outcomes if o.deploy_ok}
     for target in probe.targets(inventory, creds, ",".join(by_host) or None):
         if target.host not in by_host:
             continue
         step(f"checking {target.host} at 127.0.0.1 ({by_host[target.host].stand.name})")
-        by_host[target.host].checks = probe.run_checks(target)
+        by_host[target.host].checks = probe.run_checks(target, inventory=inventory)
         by_host[target.host].checked = True
 
 

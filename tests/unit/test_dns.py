@@ -13,6 +13,7 @@ from click.testing import Result
 
 from provisioner.dns import dkim, records
 from provisioner.inventory.store import load_inventory
+from provisioner.inventory.web import mta_sts_policy
 
 Cli = Callable[..., Result]
 MAIN = "group_vars/mailservers/main.yml"
@@ -54,6 +55,51 @@ def test_golden_zone(cli: Cli, with_relay: Path) -> None:
     assert result.exit_code == 0
     assert result.stdout == GOLDEN
     assert "no DKIM key yet" in result.stderr
+
+
+def test_mta_sts_id_changes_exactly_when_the_policy_does(inventory: Path) -> None:
+    main = inventory / MAIN
+    text = main.read_text().replace("mail_tls:\n  mode: selfsigned\n",
+                                    "mail_tls: {mode: acme, email: postmaster@example.org}\n")
+
+    def sts_id(extra: str) -> str:
+        main.write_text(text + extra)
+        found = [r.value for r in records.plan(load_inventory(inventory)).records if r.name.startswith("_mta-sts.")]
+        assert len(found) == 1
+        return found[0]
+
+    testing = sts_id("")
+    assert sts_id("mail_mta_sts: {mode: testing, max_age: 604800}\n") == testing  # the defaults, written out
+    assert sts_id("mail_dmarc: {policy: reject}\n") == testing  # other settings do not count
+    enforce = sts_id("mail_mta_sts: {mode: enforce}\n")
+    longer = sts_id("mail_mta_sts: {max_age: 1209600}\n")
+    assert len({testing, enforce, longer}) == 3
+    assert mta_sts_policy(load_inventory(inventory)) == (
+        "version: STSv1\nmode: testing\nmx: mail.example.org\nmax_age: 1209600\n")
+
+
+@pytest.mark.parametrize(
+    ("tls", "caa"),
+    [
+        ("{mode: acme, email: postmaster@example.org}", '0 issue "letsencrypt.org"'),
+        ("{mode: acme, email: postmaster@example.org, server: 'https://acme.zerossl.com/v2/DV90'}",
+         '0 issue "sectigo.com"'),
+        ("{mode: acme, email: postmaster@example.org, server: 'https://ca.internal.example/acme/dir'}", None),
+        ("{mode: selfsigned}", None),
+    ],
+)
+def test_caa_names_the_acme_ca(inventory: Path, tls: str, caa: str | None) -> None:
+    main = inventory / MAIN
+    main.write_text(main.read_text().replace("mail_tls:\n  mode: selfsigned\n", f"mail_tls: {tls}\n"))
+    dns_plan = records.plan(load_inventory(inventory))
+    found = [r.value for r in dns_plan.records if r.type == "CAA"]
+    assert found == ([caa] if caa else [])
+    sts = [r for r in dns_plan.records if r.name.startswith(("mta-sts.", "_mta-sts."))]
+    assert len(sts) == (0 if "selfsigned" in tls else 2)
+    if "internal" in tls:
+        assert any("CAA" in note for note in dns_plan.notes)
+    if "acme" in tls:
+        assert any("the ACME certificate names mail.example.org, mta-sts." in note for note in dns_plan.notes)
 
 
 def test_dkim_selector_comes_from_the_inventory(cli: Cli, inventory: Path) -> None:

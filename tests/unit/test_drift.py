@@ -209,8 +209,6 @@ def test_tls_modes_validated_are_the_modes_the_roles_declare() -> None:
     assert set(spec_options("mail_base")["mail_tls"]["options"]["mode"]["choices"]) == set(TLS_MODES)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 11: the roles refuse mail_tls.mode acme until the ACME role lands; "
-                   "remove this marker when merging it")
 def test_tls_modes_validated_are_the_modes_the_roles_accept() -> None:
     assert _modes_the_roles_accept() == set(TLS_MODES)
 

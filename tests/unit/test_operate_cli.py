@@ -132,7 +132,7 @@ def test_check_password_stdin_needs_user(cli: Callable[..., Result]) -> None:
 def login_probe(monkeypatch: pytest.MonkeyPatch) -> None:
     """`check` with one probe standing for all: the login guard, no network."""
 
-    def fake_run_checks(target: probe.Target, on_check: Any = None) -> list[probe.Check]:
+    def fake_run_checks(target: probe.Target, on_check: Any = None, inventory: Any = None) -> list[probe.Check]:
         return [probe._timed(target.host, "AUTH + send", lambda: need_creds(target).address)]
 
     monkeypatch.setattr(probe, "run_checks", fake_run_checks)
@@ -177,7 +177,7 @@ def green_deploy(monkeypatch: pytest.MonkeyPatch) -> list[PlaybookRun]:
 def fake_checks(monkeypatch: pytest.MonkeyPatch, failing: str | None = None) -> list[probe.Target]:
     seen: list[probe.Target] = []
 
-    def run_checks(target: probe.Target, on_check: Any = None) -> list[probe.Check]:
+    def run_checks(target: probe.Target, on_check: Any = None, inventory: Any = None) -> list[probe.Check]:
         seen.append(target)
         return [probe.Check(target.host, name, "fail" if name == failing else "pass", "fine")
                 for name in ("SMTP banner", "IMAPS login")]

@@ -50,7 +50,7 @@ def deployed(failed_host: str | None = None) -> Deploy:
 def passing_checks(monkeypatch: pytest.MonkeyPatch, fail_on: str | None = None) -> list[str]:
     seen: list[str] = []
 
-    def run_checks(target: probe.Target, on_check: Any = None) -> list[probe.Check]:
+    def run_checks(target: probe.Target, on_check: Any = None, inventory: Any = None) -> list[probe.Check]:
         seen.append(f"{target.host}@{target.address}:{target.ports['imaps']}")
         status = "fail" if target.host == fail_on else "pass"
         return [probe.Check(target.host, "imaps", status, "seen")]
@@ -198,7 +198,7 @@ def test_without_probe_account_a_throwaway_one_is_made_in_the_copy_only(
     fake_deploy(monkeypatch, behaviour)
     logins: list[str | None] = []
 
-    def run_checks(target: probe.Target, on_check: Any = None) -> list[probe.Check]:
+    def run_checks(target: probe.Target, on_check: Any = None, inventory: Any = None) -> list[probe.Check]:
         logins.append(target.creds.address if target.creds else None)
         return [probe.Check(target.host, "submission login", "pass" if target.creds else "fail", "")]
 

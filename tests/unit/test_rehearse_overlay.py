@@ -141,3 +141,14 @@ def test_overlay_with_limit_has_only_the_rehearsed_host(two_hosts: Path, tmp_pat
     (tmp_path / "work").mkdir()
     copy = write_overlay(two_hosts, tmp_path / "work", stands)
     assert [h.name for h in load_inventory(copy).hosts] == ["mail.example.org"]
+
+
+def test_acme_inventories_are_rehearsed_with_a_self_signed_certificate(two_hosts: Path, tmp_path: Path) -> None:
+    """A stand-in has no public name a CA could validate: no ACME request leaves a rehearsal."""
+    main = two_hosts / "group_vars" / "mailservers" / "main.yml"
+    main.write_text(main.read_text().replace("mail_tls:\n  mode: selfsigned\n",
+                                             "mail_tls: {mode: acme, email: postmaster@example.org}\n"))
+    assert load_inventory(two_hosts).settings.tls.mode == "acme"
+    (tmp_path / "work").mkdir()
+    write_overlay(two_hosts, tmp_path / "work", plan(load_inventory(two_hosts)))
+    assert json.loads((tmp_path / "work" / CONNECTION_FILE).read_text())["mail_tls"] == {"mode": "selfsigned"}

@@ -100,7 +100,7 @@ def fake_snapshots(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def passing_checks(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(probe, "run_checks", lambda target, on_check=None: [probe.Check(target.host, "imaps", "pass")])
+    monkeypatch.setattr(probe, "run_checks", lambda target, on_check=None, inventory=None: [probe.Check(target.host, "imaps", "pass")])
 
 
 def invoke(inventory: Path, *args: str) -> Result:

@@ -88,6 +88,20 @@ def test_message_names_the_file_the_field_and_the_fix(inventory: Path) -> None:
         ("mail_hostname: mail.example.org\nmail_tls: {mode: files, cert_file: c.pem, key_file: k.pem}\n", "mail_tls.cert_file: c.pem does not exist"),
         ("mail_hostname: mail.example.org\nmail_tls: {mode: acme}\n", "mail_tls.email: expected a text value"),
         ("mail_hostname: mail.example.org\nmail_tls: {mode: selfsigned, cert: x}\n", "mail_tls.cert: unknown key"),
+        ("mail_hostname: mail.example.org\nmail_tls: {mode: acme, email: a@example.org, server: 'http://ca.example.net/dir'}\n",
+         "mail_tls.server: 'http://ca.example.net/dir' is not an https:// ACME directory URL"),
+        ("mail_hostname: mail.example.org\nmail_tls: {mode: acme, email: a@example.org, ca_file: ca.pem}\n",
+         "mail_tls.ca_file: 'ca.pem' does not exist"),
+        ("mail_hostname: mail.example.org\nmail_tls: {mode: acme, email: a@example.org, eab: {kid: k, hmac_key: secret}}\n",
+         "mail_tls.eab.hmac_key: missing or in plaintext (put it in Ansible Vault"),
+        ("mail_hostname: mail.example.org\nmail_tls: {mode: acme, email: a@example.org, eab: {hmac_key: '{{ vault_x }}'}}\n",
+         "mail_tls.eab.kid: missing"),
+        ("mail_hostname: mail.example.org\nmail_tls: {mode: acme, email: a@example.org, extra_names: [not_a_host]}\n",
+         "mail_tls.extra_names[0]: "),
+        ("mail_hostname: mail.example.org\nmail_mta_sts: {mode: strict}\n", "mail_mta_sts.mode: 'strict' is not an MTA-STS mode"),
+        ("mail_hostname: mail.example.org\nmail_mta_sts: {max_age: 99999999}\n",
+         "mail_mta_sts.max_age: 99999999 is not a number of seconds up to a year"),
+        ("mail_hostname: mail.example.org\nmail_mta_sts: {mod: testing}\n", "mail_mta_sts.mod: unknown key"),
         ("mail_hostname: mail.example.org\nmail_message_size_limit: 10 parsecs\n", "mail_message_size_limit: '10 parsecs' is not a size"),
         ("mail_hostname: mail.example.org\nmail_message_size_limit: 100\n", "is not a size of at least 1M"),
         ("mail_hostname: mail.example.org\nmail_message_size_limit: 50mb\n", "'50mb' is not a size of at least 1M"),
@@ -122,6 +136,29 @@ def test_dkim_and_spam_settings_and_their_defaults(inventory: Path) -> None:
     settings = load_inventory(inventory).settings
     assert settings.dkim.selector == "mail2026"
     assert (settings.spam.reject_score, settings.spam.junk_score, settings.spam.greylist) == (12.5, 5, True)
+
+
+def test_acme_and_mta_sts_settings_and_the_certificate_names(inventory: Path) -> None:
+    loaded = load_inventory(inventory)
+    assert loaded.settings.tls.acme_server == "https://acme-v02.api.letsencrypt.org/directory"
+    assert (loaded.settings.mta_sts.mode, loaded.settings.mta_sts.max_age) == ("testing", 604800)
+    (inventory / "ca.pem").write_text("x")
+    write(inventory, MAIN, "mail_hostname: mail.example.org\n"
+          "mail_tls: {mode: acme, email: postmaster@example.org, server: 'https://ca.example.net/acme/directory',\n"
+          "  ca_file: ca.pem, eab: {kid: kid-1, hmac_key: '{{ vault_mail_acme_eab_hmac_key }}'},\n"
+          "  extra_names: [webmail.example.org, mail.example.org]}\n"
+          "mail_mta_sts: {mode: enforce, max_age: 1209600}\n")
+    loaded = load_inventory(inventory)
+    tls = loaded.settings.tls
+    assert (tls.acme_server, tls.ca_file, tls.extra_names) == (
+        "https://ca.example.net/acme/directory", "ca.pem", ("webmail.example.org", "mail.example.org"))
+    assert tls.eab is not None and tls.eab.kid == "kid-1"
+    assert "vault_mail_acme_eab_hmac_key" not in repr(tls)
+    assert (loaded.settings.mta_sts.mode, loaded.settings.mta_sts.max_age) == ("enforce", 1209600)
+    domain = loaded.domains[0].name
+    assert loaded.certificate_names() == (
+        "mail.example.org", f"mta-sts.{domain}", f"autoconfig.{domain}", "webmail.example.org")
+    assert loaded.mx_names() == ("mail.example.org",)
 
 
 def test_relay_with_vault_reference_and_tls_files_are_valid(inventory: Path) -> None:
