@@ -42,7 +42,7 @@ printf '\n==> client settings for postmaster@demo.test (mailprov settings)\n'
 # 127.0.0.1); the name travels in SNI and Host as it would on the internet. --insecure: the
 # sandbox's certificate is self-signed (with mail_tls.mode acme it is a trusted one).
 https_port="$(awk '$1 == "https:" {print $2; exit}' "$inventory/hosts.yml")"
-step "https://autoconfig.demo.test/mail/config-v1.1.xml, served by the server (127.0.0.1:$https_port)"
+printf '\n==> %s\n' "https://autoconfig.demo.test/mail/config-v1.1.xml, served by the server (127.0.0.1:$https_port)"
 curl --silent --show-error --fail --insecure --resolve "autoconfig.demo.test:$https_port:127.0.0.1" \
   "https://autoconfig.demo.test:$https_port/mail/config-v1.1.xml"
 
