@@ -11,6 +11,7 @@ import dns.rdatatype
 import dns.resolver
 
 from provisioner.dns.records import Record
+from provisioner.resolvers import dns_resolver
 
 Status = Literal["ok", "missing", "different"]
 
@@ -24,14 +25,7 @@ class Finding:
 
 def resolver(nameserver: str | None, port: int) -> dns.resolver.Resolver:
     """The system resolver, or one that asks only `nameserver` (an IP address) on `port`."""
-    if nameserver is None:
-        res = dns.resolver.Resolver()
-    else:
-        res = dns.resolver.Resolver(configure=False)
-        res.nameservers = [nameserver]
-        res.port = port
-    res.lifetime = 10.0
-    return res
+    return dns_resolver(nameserver, port, timeout=10.0)
 
 
 def normalise(rtype: str, text: str) -> str:

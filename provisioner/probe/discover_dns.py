@@ -6,6 +6,7 @@ import dns.exception
 import dns.resolver
 
 from provisioner.providers.table import Endpoint, Protocol, Security
+from provisioner.resolvers import dns_resolver
 
 # RFC 6186 (and RFC 8314 for _submissions): service label -> what it means.
 SRV_SERVICES: tuple[tuple[str, Protocol, Security], ...] = (
@@ -24,14 +25,7 @@ class LookupFailed(Exception):
 def resolver(nameserver: str | None, port: int, timeout: float) -> dns.resolver.Resolver:
     """The system resolver, or one that asks only ``nameserver`` on ``port``; ``timeout`` is
     the whole lifetime of one query."""
-    if nameserver is None:
-        res = dns.resolver.Resolver()
-    else:
-        res = dns.resolver.Resolver(configure=False)
-        res.nameservers = [nameserver]
-        res.port = port
-    res.timeout = res.lifetime = timeout
-    return res
+    return dns_resolver(nameserver, port, timeout)
 
 
 def _query(res: dns.resolver.Resolver, name: str, rtype: str, lifetime: float) -> dns.resolver.Answer | None:

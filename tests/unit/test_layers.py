@@ -21,7 +21,7 @@ PACKAGE_DIR = Path(provisioner.__file__).resolve().parent
 
 FLOORS: list[tuple[str, ...]] = [
     # The package root holds only __version__: every part may read it.
-    ("", "problems", "resources"),
+    ("", "problems", "resources", "resolvers"),
     ("providers",),
     ("inventory",),
     ("runner",),
