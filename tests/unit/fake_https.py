@@ -16,6 +16,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from fake_smtp import server_context
 
 
 @dataclass
@@ -59,15 +60,7 @@ class Ca:
             .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key()), critical=False)
             .sign(self.key, hashes.SHA256())
         )
-        pem = self.folder / f"{names[0]}-{cert.serial_number}.pem"
-        pem.write_bytes(
-            key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                              serialization.NoEncryption())
-            + cert.public_bytes(serialization.Encoding.PEM)
-        )
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(pem)
-        return ctx
+        return server_context(self.folder, key, cert)
 
 
 @dataclass

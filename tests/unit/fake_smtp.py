@@ -36,8 +36,13 @@ def self_signed_context(folder: Path, name: str = HOSTNAME) -> ssl.SSLContext:
         .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
         .sign(key, hashes.SHA256())
     )
+    return server_context(folder, key, cert)
+
+
+def server_context(folder: Path, key: ec.EllipticCurvePrivateKey, cert: x509.Certificate) -> ssl.SSLContext:
+    """A server context for ``key`` and ``cert`` (ssl loads a chain only from a file)."""
     folder.mkdir(parents=True, exist_ok=True)
-    pem = folder / f"{name}-{cert.serial_number}.pem"
+    pem = folder / f"{cert.subject.rfc4514_string()}-{cert.serial_number}.pem"
     pem.write_bytes(
         key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
         + cert.public_bytes(serialization.Encoding.PEM)
