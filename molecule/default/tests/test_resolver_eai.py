@@ -1,0 +1,85 @@
+"""The local resolver (unbound, offline in tests) and internationalised mail (SMTPUTF8).
+
+Nothing accepted with 250 may be bounced later for lack of SMTPUTF8: on trixie
+(Dovecot 2.4, mail_utf8_extensions) the whole path delivers it; on bookworm
+(Dovecot 2.3, whose LMTP cannot) Postfix refuses it at SMTP time.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import time
+from email.utils import formatdate, make_msgid
+
+import pytest
+from conftest import Server, token
+
+
+def test_unbound_answers_on_loopback_from_local_data(server: Server) -> None:
+    """unbound runs, serves loopback only, answers at once and never asks upstream."""
+    assert server.host.service("unbound").is_running
+    assert server.host.service("unbound").is_enabled
+    listening = server.host.run("ss -Hlnu 'sport = :53'").stdout
+    assert "127.0.0.1:53" in listening
+    assert "0.0.0.0:53" not in listening
+    started = time.monotonic()
+    # A DNSBL name: answered NXDOMAIN by the offline local zone, not by a timeout.
+    probe = server.host.run(
+        "python3 -c \"import socket; socket.getaddrinfo('2.0.0.127.zen.spamhaus.org', 25)\" 2>&1; true"
+    )
+    assert time.monotonic() - started < 5
+    assert server.host.run("unbound-checkconf").rc == 0
+    assert "Name or service not known" in probe.stdout or probe.stdout == ""
+
+
+def _utf8_message(subject: str, sender: str, recipient: str) -> bytes:
+    return (
+        f"From: Jörg Müller <{sender}>\r\nTo: {recipient}\r\nSubject: Grüße {subject}\r\n"
+        f"Date: {formatdate()}\r\nMessage-ID: {make_msgid(domain='sender.example')}\r\n"
+        "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n"
+        f"\r\nGrüße aus Köln, {subject}\r\n"
+    ).encode()
+
+
+def test_smtputf8_on_25_delivered_or_refused_never_bounced(server: Server) -> None:
+    """trixie: SMTPUTF8 offered and the message reaches the mailbox; bookworm: not offered and refused at MAIL."""
+    subject = token("eai")
+    sender = "jörg@sender.example"
+    with server.smtp(25) as smtp:
+        smtp.ehlo()
+        offered = smtp.has_extn("smtputf8")
+        if server.release == "bookworm":
+            assert not offered
+            # What a client that sends it anyway gets: refused, never queued.
+            smtp.send(f"MAIL FROM:<{sender}> SMTPUTF8\r\n".encode())
+            code, reply = smtp.getreply()
+            assert 500 <= code < 600, reply
+            assert b"SMTPUTF8" in reply
+            return
+        assert offered
+        code, reply = smtp.mail(sender, ["SMTPUTF8", "BODY=8BITMIME"])
+        assert code == 250, reply
+        code, reply = smtp.rcpt("alice@example.test")
+        assert code == 250, reply
+        code, reply = smtp.data(_utf8_message(subject, sender, "alice@example.test"))
+        assert code == 250, reply
+    # Delivered is what counts here, not the spam verdict (INBOX or Junk).
+    copy = server.imap_fetch("alice@example.test", subject, wait=30) or server.imap_fetch(
+        "alice@example.test", subject, "Junk", wait=1
+    )
+    assert copy is not None, "accepted SMTPUTF8 mail never reached the mailbox"
+    assert "Grüße".encode() in copy
+    # And no bounce (5.6.7 "SMTPUTF8 is required, but was not offered") was made.
+    log = server.host.run("journalctl -u postfix@- -t postfix/lmtp --since '-2 min' --no-pager").stdout
+    assert "SMTPUTF8 is required" not in log
+
+
+@pytest.mark.parametrize("port", [587, 465])
+def test_submission_smtputf8_matches_the_release(server: Server, port: int) -> None:
+    """Submission offers SMTPUTF8 exactly where port 25 does."""
+    with server.submission(port, "alice@example.test") as smtp:
+        smtp.ehlo()
+        assert smtp.has_extn("smtputf8") == (server.release != "bookworm")
+        if server.release == "bookworm":
+            with pytest.raises(smtplib.SMTPException):
+                smtp.sendmail("alice@example.test", ["bob@example.test"], b"Subject: x\r\n\r\nx\r\n", ["SMTPUTF8"])
