@@ -21,7 +21,7 @@ SETTINGS_KEYS = {
 ACCOUNTS_KEY = "mail_domains"
 # Variables meant for Ansible itself, for a vault, or to tune one role are not ours to check.
 PASSTHROUGH_PREFIXES = (
-    "ansible_", "vault_", "mailprov_", "postfix_", "dovecot_", "mail_base_", "mail_accounts_", "rspamd_",
+    "ansible_", "vault_", "mailprov_", "postfix_", "dovecot_", "mail_base_", "mail_accounts_", "rspamd_", "resolver_",
 )
 RELEASE_VAR = "mailprov_release"  # the Debian release `rehearse` stands the host up on
 RELEASE_VALUES = ("trixie", "bookworm")

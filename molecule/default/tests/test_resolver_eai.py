@@ -7,12 +7,17 @@ Nothing accepted with 250 may be bounced later for lack of SMTPUTF8: on trixie
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import imaplib
+import poplib
 import smtplib
 import time
+from collections.abc import Iterator
 from email.utils import formatdate, make_msgid
 
 import pytest
-from conftest import Server, token
+from conftest import LOCALHOST, TIMEOUT, ManageSieve, Server, token
 
 
 def test_unbound_answers_on_loopback_from_local_data(server: Server) -> None:
@@ -83,3 +88,71 @@ def test_submission_smtputf8_matches_the_release(server: Server, port: int) -> N
         if server.release == "bookworm":
             with pytest.raises(smtplib.SMTPException):
                 smtp.sendmail("alice@example.test", ["bob@example.test"], b"Subject: x\r\n\r\nx\r\n", ["SMTPUTF8"])
+
+
+# --- IDN domains: both forms of the name work -----------------------------------------------
+
+IDN_A = "idn@xn--bcher-kva.test"
+IDN_U = "idn@bücher.test"
+IDN_PASSWORD = "Grüße-Secret-1"  # UTF-8 password
+
+
+def _plain(user: str, password: str) -> str:
+    return base64.b64encode(f"\0{user}\0{password}".encode()).decode()
+
+
+@contextlib.contextmanager
+def _submission_utf8(server: Server, user: str) -> Iterator[smtplib.SMTP]:
+    """AUTH PLAIN with UTF-8 credentials on 465 (smtplib's login() encodes them as ASCII)."""
+    smtp = server.smtp(465)
+    try:
+        smtp.ehlo()
+        code, reply = smtp.docmd("AUTH", f"PLAIN {_plain(user, IDN_PASSWORD)}")
+        assert code == 235, reply
+        yield smtp
+    finally:
+        with contextlib.suppress(smtplib.SMTPException, OSError):
+            smtp.quit()
+
+
+@pytest.mark.parametrize("user", [IDN_A, IDN_U], ids=["a-label", "u-label"])
+def test_idn_login_with_utf8_password(server: Server, user: str) -> None:
+    """IMAP, POP3, ManageSieve and submission: either form of the domain, a UTF-8 password."""
+    imap = imaplib.IMAP4_SSL(LOCALHOST, server.port(993), ssl_context=server.tls, timeout=TIMEOUT)
+    typ, _ = imap.authenticate("PLAIN", lambda _: f"\0{user}\0{IDN_PASSWORD}".encode())
+    assert typ == "OK"
+    imap.logout()
+    pop = poplib.POP3_SSL(LOCALHOST, server.port(995), context=server.tls, timeout=TIMEOUT)
+    assert pop._shortcmd(f"AUTH PLAIN {_plain(user, IDN_PASSWORD)}").startswith(b"+OK")
+    pop.quit()
+    sieve = ManageSieve(server)
+    try:
+        sieve.starttls()
+        sieve.authenticate(user, IDN_PASSWORD)
+    finally:
+        sieve.close()
+    with _submission_utf8(server, user):
+        pass
+
+
+@pytest.mark.parametrize("sender", [IDN_A, IDN_U], ids=["a-label", "u-label"])
+def test_idn_rcpt_and_sender_both_forms(server: Server, sender: str) -> None:
+    """Port 25 takes RCPT to the U-label address (trixie, SMTPUTF8; bookworm refuses it at
+    once: a U-label is no legal address without SMTPUTF8); a U-label login may send as either
+    form."""
+    subject = token("idn")
+    utf8 = server.release != "bookworm"
+    with server.smtp(25) as smtp:
+        smtp.ehlo()
+        smtp.send(f"MAIL FROM:<someone@sender.example>{' SMTPUTF8' if utf8 else ''}\r\n".encode())
+        assert smtp.getreply()[0] == 250
+        smtp.send(f"RCPT TO:<{IDN_U}>\r\n".encode())
+        code, reply = smtp.getreply()
+        assert code == 250 if utf8 else 500 <= code < 600, reply
+        smtp.rset()
+    with _submission_utf8(server, IDN_U) as smtp:
+        options = ["SMTPUTF8"] if utf8 and not sender.isascii() else []
+        body = f"From: {sender}\r\nTo: {IDN_A}\r\nSubject: {subject}\r\n\r\nidn\r\n".encode()
+        if not sender.isascii() and not utf8:
+            return  # bookworm: no U-label on the wire without SMTPUTF8 (the login above worked)
+        assert smtp.sendmail(sender, [IDN_A], body, options) == {}
