@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 
 import idna
@@ -42,14 +43,23 @@ def normalize_domain(raw: str) -> str:
     return ascii_name
 
 
+def _eai_letter(char: str) -> bool:
+    """A non-ASCII character allowed in a local part (RFC 6531): letters, marks, digits."""
+    return not char.isascii() and unicodedata.category(char)[0] in "LMN"
+
+
 def normalize_address(raw: str) -> str:
-    """Lower-case `local@a-label-domain` form of a mail address, or InvalidName."""
+    """Lower-case `local@a-label-domain` form of a mail address, or InvalidName.
+
+    A local part may hold non-ASCII letters (RFC 6531), stored NFC-normalised; whether the
+    servers can deliver them is a rule of the whole inventory (consistency.py)."""
     text = raw.strip()
     local, at, domain = text.rpartition("@")
     if not at or not local:
         raise InvalidName(f"{raw!r} is not a mail address like user@example.org")
-    local = local.lower()
-    if len(local) > _MAX_LOCAL or not _LOCAL_PART.fullmatch(local):
+    local = unicodedata.normalize("NFC", unicodedata.normalize("NFC", local).lower())
+    ascii_shape = "".join("a" if _eai_letter(char) else char for char in local)
+    if len(local.encode()) > _MAX_LOCAL or not _LOCAL_PART.fullmatch(ascii_shape):
         raise InvalidName(f"{raw!r} has an invalid part before the @")
     return f"{local}@{normalize_domain(domain)}"
 

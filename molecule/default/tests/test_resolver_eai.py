@@ -10,14 +10,18 @@ from __future__ import annotations
 import base64
 import contextlib
 import imaplib
+import json
 import poplib
 import smtplib
+import subprocess
 import time
 from collections.abc import Iterator
 from email.utils import formatdate, make_msgid
+from typing import Any
 
 import pytest
-from conftest import LOCALHOST, TIMEOUT, ManageSieve, Server, token
+import yaml
+from conftest import LOCALHOST, SCENARIO, TIMEOUT, ManageSieve, Server, playbook, token
 
 
 def test_unbound_answers_on_loopback_from_local_data(server: Server) -> None:
@@ -102,12 +106,12 @@ def _plain(user: str, password: str) -> str:
 
 
 @contextlib.contextmanager
-def _submission_utf8(server: Server, user: str) -> Iterator[smtplib.SMTP]:
+def _submission_utf8(server: Server, user: str, password: str = IDN_PASSWORD) -> Iterator[smtplib.SMTP]:
     """AUTH PLAIN with UTF-8 credentials on 465 (smtplib's login() encodes them as ASCII)."""
     smtp = server.smtp(465)
     try:
         smtp.ehlo()
-        code, reply = smtp.docmd("AUTH", f"PLAIN {_plain(user, IDN_PASSWORD)}")
+        code, reply = smtp.docmd("AUTH", f"PLAIN {_plain(user, password)}")
         assert code == 235, reply
         yield smtp
     finally:
@@ -156,3 +160,56 @@ def test_idn_rcpt_and_sender_both_forms(server: Server, sender: str) -> None:
         if not sender.isascii() and not utf8:
             return  # bookworm: no U-label on the wire without SMTPUTF8 (the login above worked)
         assert smtp.sendmail(sender, [IDN_A], body, options) == {}
+
+
+# --- Non-ASCII local parts: delivered and logged in on trixie, refused on bookworm ------------
+
+EAI_USER = "jörg@example.test"
+EAI_PASSWORD = "Jörg-Secret-1"
+EAI_HASH = (
+    "{SHA512-CRYPT}$6$mailproveai01$"
+    "jufESI9wLdIzevcAWoCtarzc5l2NWTcGaI8RlNhLwHX2sE5gG/TclI0FnZFKkXyEzn4n.ZYr2Xtrx.VL5X1Yn/"
+)
+
+
+@pytest.fixture(scope="module")
+def eai_mailbox(servers: list[Server]) -> Iterator[dict[str, subprocess.CompletedProcess[str]]]:
+    """accounts.yml with one more mailbox, jörg@example.test: bookworm in check mode (refused,
+    nothing changes), trixie for real (restored afterwards)."""
+    inventory = yaml.safe_load((SCENARIO / "group_vars" / "mailservers" / "accounts.yml").read_text())
+    domains: list[dict[str, Any]] = inventory["mail_domains"]
+    example = next(domain for domain in domains if domain["name"] == "example.test")
+    example["mailboxes"].append({"address": EAI_USER, "password": EAI_HASH})
+    extra = json.dumps({"mail_domains": domains})
+    by_release = {s.release: s.container for s in servers}
+    results = {
+        "bookworm": playbook("accounts.yml", "--check", "--limit", by_release["bookworm"], "-e", extra),
+        "trixie": playbook("accounts.yml", "--limit", by_release["trixie"], "-e", extra),
+    }
+    yield results
+    restored = playbook("accounts.yml", "--limit", by_release["trixie"])
+    assert restored.returncode == 0, restored.stdout[-3000:]
+
+
+def test_non_ascii_mailbox(server: Server, eai_mailbox: dict[str, subprocess.CompletedProcess[str]]) -> None:
+    """trixie: SMTPUTF8 mail on 25 to jörg@ arrives, jörg logs in with a UTF-8 password;
+    bookworm: the role refuses the mailbox, naming the release."""
+    result = eai_mailbox[server.release]
+    if server.release == "bookworm":
+        assert result.returncode != 0
+        assert "jörg@example.test: non-ASCII local parts" in result.stdout
+        assert "(bookworm)" in result.stdout
+        return
+    assert result.returncode == 0, result.stdout[-3000:]
+    subject = token("eai-mailbox")
+    with server.smtp(25) as smtp:
+        assert smtp.sendmail("müller@sender.example", [EAI_USER], _utf8_message(subject, "müller@sender.example",
+                             EAI_USER), ["SMTPUTF8", "BODY=8BITMIME"]) == {}  # fmt: skip
+    imap = imaplib.IMAP4_SSL(LOCALHOST, server.port(993), ssl_context=server.tls, timeout=TIMEOUT)
+    try:
+        typ, _ = imap.authenticate("PLAIN", lambda _: f"\0{EAI_USER}\0{EAI_PASSWORD}".encode())
+        assert typ == "OK"
+    finally:
+        imap.logout()
+    with _submission_utf8(server, EAI_USER, EAI_PASSWORD):
+        pass

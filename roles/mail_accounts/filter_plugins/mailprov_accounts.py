@@ -190,6 +190,19 @@ def passwd_file(domains: Iterable[Domain], quota_field: str) -> str:
     return _lines(lines)
 
 
+def non_ascii_addresses(domains: Iterable[Domain]) -> list[str]:
+    """Addresses with a non-ASCII local part (they need SMTPUTF8 all the way to the mailbox)."""
+    found = []
+    for domain in domains:
+        addresses = list(_list(domain.get("catch_all")))
+        for mailbox in _list(domain.get("mailboxes")):
+            addresses += [mailbox["address"], *_list(mailbox.get("aliases"))]
+        for alias in _list(domain.get("aliases")):
+            addresses += [alias["source"], *_list(alias.get("targets"))]
+        found += [address for address in addresses if not address.rsplit("@", 1)[0].isascii()]
+    return sorted(set(found))
+
+
 def account_tables(domains: Iterable[Domain], quota_field: str) -> dict[str, str]:
     """Every table at once: the inventory data is converted only once."""
     domains = list(domains)
@@ -210,6 +223,7 @@ class FilterModule:
     def filters(self) -> dict[str, Any]:
         return {
             "mailprov_account_tables": account_tables,
+            "mailprov_non_ascii_addresses": non_ascii_addresses,
             "mailprov_virtual_mailbox_domains": virtual_mailbox_domains,
             "mailprov_virtual_alias_domains": virtual_alias_domains,
             "mailprov_virtual_mailboxes": virtual_mailboxes,
