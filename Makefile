@@ -12,15 +12,16 @@ RELEASES ?= trixie bookworm
 ## test: install everything, then lint, unit tests, Molecule (trixie + bookworm) and end-to-end
 test: venv lint unit images containers
 
-# The container suites use distinct names and ports (molecule 12/13/17xxx, sandbox 14xxx,
-# rehearsal 16xxx) and mostly wait on apt and on services, so they run side by side: about
-# 10 minutes less than one after another on 2 cores. Output is kept per suite.
+# The container suites use distinct names and ports (molecule 12/13/17xxx, rehearsal 16xxx,
+# e2e sandbox 26xxx; never the demo's 14xxx, which may stay up) and mostly wait on apt and on
+# services, so they run side by side: about 10 minutes less than one after another on 2 cores.
+# Output is kept per suite.
 containers: venv images
 	$(MAKE) -j3 --output-sync=target molecule-default molecule-os_upgrade e2e
 
 ## demo: a mail server in a local container, deployed, checked, with the demo user's settings
-demo: venv
-	scripts/build-image.sh trixie
+# One line per step on screen; apt, pip and debootstrap output goes to .cache/demo.log.
+demo:
 	scripts/demo.sh
 
 host-deps:

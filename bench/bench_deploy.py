@@ -4,9 +4,9 @@
 
 Prints the first deploy, a no-change re-deploy and an accounts-only apply with
 N mailboxes, each in seconds and divided by a bare `ansible -m ping` to the
-same host, so figures compare across machines. Uses its own sandbox state
-(.sandbox/bench/) and refuses to run while a sandbox container of that release
-exists (`mailprov sandbox down` first).
+same host, so figures compare across machines. Uses its own sandbox (state in
+.sandbox/bench/, container mailprov-bench-RELEASE, ports 28xxx/29xxx), so the
+demo's may stay up; refuses to run while its own container exists.
 """
 
 from __future__ import annotations
@@ -28,6 +28,9 @@ from provisioner.runner.run import ansible_env
 from provisioner.sandbox import server as sandbox
 
 BIN = Path(sys.executable).parent
+# Apart from the demo (14xxx, 15xxx) and the e2e tests' sandbox (26xxx, 27xxx).
+BENCH_NAME_PREFIX = "mailprov-bench"
+BENCH_PORT_BASE = 28000
 
 
 def timed(argv: list[str], env: dict[str, str]) -> tuple[float, str]:
@@ -62,10 +65,10 @@ def main() -> None:
     args = parser.parse_args()
 
     state = Path(".sandbox/bench").resolve()
-    box = sandbox.sandbox_for(args.release, state)
+    box = sandbox.sandbox_for(args.release, state, name_prefix=BENCH_NAME_PREFIX, port_base=BENCH_PORT_BASE)
     if sandbox.container_state(box) is not None:
-        sys.exit(f"{box.name} exists; run `mailprov sandbox down --release {args.release}` first")
-    env = {**os.environ, **ansible_env(), sandbox.STATE_ENV: str(state)}
+        sys.exit(f"{box.name} exists (an earlier benchmark with --keep?); remove it with: podman rm -f {box.name}")
+    env = {**os.environ, **ansible_env(), **sandbox.environment(state, BENCH_NAME_PREFIX, BENCH_PORT_BASE)}
     env.pop("MAILPROV_VAULT_PASSWORD_FILE", None)
     inv = box.inventory
     try:

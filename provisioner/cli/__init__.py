@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from provisioner import __version__
-from provisioner.cli import accounts, operate, probe_account, setup
+from provisioner.cli import accounts, check, deploy, probe_account, sandbox, settings_command, setup
 from provisioner.cli import dns as dns_cli
 from provisioner.cli import rehearse as rehearse_cli
 from provisioner.cli import relay as relay_cli
@@ -23,11 +23,11 @@ main.add_command(setup.validate)
 main.add_command(accounts.domain)
 main.add_command(accounts.user)
 main.add_command(accounts.alias)
-main.add_command(operate.deploy)
-main.add_command(operate.apply)
-main.add_command(operate.check)
-main.add_command(operate.settings)
-main.add_command(operate.sandbox_group)
+main.add_command(deploy.deploy)
+main.add_command(deploy.apply)
+main.add_command(check.check)
+main.add_command(settings_command.settings)
+main.add_command(sandbox.sandbox_group)
 main.add_command(rehearse_cli.rehearse)
 main.add_command(relay_cli.relay)
 main.add_command(dns_cli.dns_command)

@@ -15,7 +15,7 @@ from provisioner.inventory.model import Inventory
 from provisioner.inventory.names import InvalidName
 from provisioner.inventory.passwords import UnrecognisedHash
 from provisioner.inventory.store import default_inventory, load_inventory
-from provisioner.problems import InventoryInvalid, UsageError
+from provisioner.problems import InventoryInvalid, UsageError, clip
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -37,8 +37,11 @@ def inventory_option(func: F) -> F:
     )(func)
 
 
+json_option = click.option("--json", "as_json", is_flag=True, help="Print a JSON summary (for CI).")
+
+
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
-    click.echo(f"mailprov: {message}", err=True)
+    click.echo(f"mailprov: {clip(message, 500)}", err=True)
     sys.exit(code)
 
 
@@ -61,15 +64,32 @@ def load_or_exit(inventory_dir: Path) -> Inventory:
 
 def read_password(password_stdin: bool) -> str:
     if password_stdin:
-        line = sys.stdin.readline().rstrip("\r\n")
+        try:
+            line = sys.stdin.readline().rstrip("\r\n")
+        except UnicodeDecodeError:  # a strict UTF-8 stdin; others hand over lone surrogates
+            fail(_NOT_UTF8)
         if not line:
             fail("no password on standard input")
-        return line
+        return _checked_password(line)
     if not sys.stdin.isatty():
         fail("standard input is not a terminal: pass --password-stdin and pipe the password in")
     password: str = click.prompt("Password", hide_input=True, confirmation_prompt="Repeat password")
     if not password:
         fail("the password is empty")
+    return _checked_password(password)
+
+
+_NOT_UTF8 = "the password is not UTF-8 text: pipe it in as UTF-8 (or set a UTF-8 locale)"
+
+
+def _checked_password(password: str) -> str:
+    """Undecodable bytes arrive as lone surrogates: refuse them rather than hash something else."""
+    try:
+        password.encode("utf-8")
+    except UnicodeEncodeError:
+        fail(_NOT_UTF8)
+    if "\0" in password:
+        fail("the password contains a NUL character, which Dovecot's tools cannot pass on")
     return password
 
 

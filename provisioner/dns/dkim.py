@@ -1,8 +1,10 @@
 """DKIM public keys for `mailprov dns`, read back from the servers.
 
-Contract with the (future) rspamd role: for each domain it signs, the role publishes the public
-key at `/var/lib/rspamd/dkim/<domain>.<selector>.pub`, world-readable, in one of these forms
-(all are understood here):
+Contract with the rspamd role: for each domain it signs, the role publishes the public key at
+`<rspamd_dkim_dir>/<domain>.<selector>.pub`, world-readable, in one of these forms (all are
+understood here). The folder is read from the role's own vars/main.yml (the variable's one home,
+not settable from an inventory); the default selector is the model's (pinned to the role's by
+tests/unit/test_drift.py).
 
 - the DNS TXT value itself: `v=DKIM1; k=rsa; p=MIIB...`
 - rspamadm dkim_keygen's zone-file output: `sel._domainkey IN TXT ( "v=DKIM1; k=rsa; " "p=..." ) ;`
@@ -25,18 +27,24 @@ from typing import Any
 
 import yaml
 
+from provisioner.inventory.model import Dkim
+from provisioner.inventory.role_vars import internal_value
 from provisioner.runner.options import PlaybookRun
 from provisioner.runner.progress import Progress
-from provisioner.runner.run import run_playbook, with_vault
+from provisioner.runner.run import execute
 
-DKIM_DIR = "/var/lib/rspamd/dkim"
-DEFAULT_SELECTOR = "mail"
+DEFAULT_SELECTOR = Dkim.selector
 _QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"')
 _PEM = re.compile(r"-----BEGIN PUBLIC KEY-----(.*?)-----END PUBLIC KEY-----", re.DOTALL)
 
 
-def key_path(domain: str, selector: str, directory: str = DKIM_DIR) -> str:
-    return f"{directory}/{domain}.{selector}.pub"
+def key_dir() -> str:
+    """Where the rspamd role keeps the keys (its `rspamd_dkim_dir`)."""
+    return str(internal_value("rspamd", "rspamd_dkim_dir"))
+
+
+def key_path(domain: str, selector: str, directory: str | None = None) -> str:
+    return f"{directory or key_dir()}/{domain}.{selector}.pub"
 
 
 def txt_value(text: str) -> str | None:
@@ -56,7 +64,7 @@ def txt_value(text: str) -> str | None:
 
 
 def fetch(inventory: Path, domains: Iterable[str], selector: str = DEFAULT_SELECTOR,
-          directory: str = DKIM_DIR) -> tuple[dict[str, str], list[str]]:
+          directory: str | None = None) -> tuple[dict[str, str], list[str]]:
     """domain -> TXT value for the keys found on any mail server; plus notes for stderr."""
     wanted = {key_path(d, selector, directory): d for d in domains}
     if not wanted:
@@ -91,7 +99,8 @@ def fetch(inventory: Path, domains: Iterable[str], selector: str = DEFAULT_SELEC
     try:
         playbook = folder / "dkim.yml"
         playbook.write_text(yaml.safe_dump(play, sort_keys=False), encoding="utf-8")
-        result = run_playbook(with_vault(PlaybookRun(playbook, inventory.resolve())), on_event=collect)
+        # Nobody watches a progress bar here: no task count first.
+        result = execute(PlaybookRun(playbook, inventory), collect, count=False)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     if result.rc != 0 and not notes:

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from provisioner.inventory.names import domain_of, normalize_address, normalize_domain
-from provisioner.inventory.reader import normalize_quota
-from provisioner.problems import UsageError
+from provisioner.inventory.reader import MAX_QUOTA_TEXT, normalize_quota, quota_problem
+from provisioner.problems import UsageError, shown
 
 CATCH_ALL_PREFIX = "@"
 Entry = dict[str, Any]
@@ -84,8 +84,9 @@ def add_mailbox(domains: Entries, raw_address: str, password_hash: str, quota: s
     mailbox = {"address": address, "password": password_hash}
     if quota:
         normalized = normalize_quota(quota)
-        if normalized is None:
-            raise UsageError(f"{quota!r} is not a quota; write a size such as 500M or 2G")
+        why = quota_problem(quota)
+        if normalized is None or why is not None:
+            raise UsageError(f"{why or shown(quota)}; write a size such as 500M or 2G, at most {MAX_QUOTA_TEXT}")
         mailbox["quota"] = normalized
     mailboxes = _entries(entry, "mailboxes")
     if any(m.get("address") == address for m in mailboxes):

@@ -1,23 +1,43 @@
-"""Fast read-only YAML loading for validation (libyaml through PyYAML).
+"""Fast read-only YAML loading for validation (libyaml through PyYAML), with bounds.
 
 ruamel.yaml's round-trip loader is pure Python: about a second per thousand mailboxes.
 Commands that only read the inventory use libyaml instead, which is tens of times faster;
 edits still go through ruamel.yaml so comments and formatting survive.
+
+Every document is composed first and checked before anything builds values from it or walks
+them: nesting deeper than MAX_DEPTH and aliases that expand to more than MAX_ALIAS_EXPANSION
+extra values ("billion laughs") are refused, as are aliases that refer to their own value.
+Everything downstream (validation, deep copies, comparisons, the text patcher, ruamel.yaml's
+round trip) recurses over values, so it only ever sees documents that passed these bounds.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import yaml
 
+from provisioner.problems import shown
+
 _BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+MAX_DEPTH = 50  # an inventory needs about 8 levels; Python's recursion limit is near 1000 frames
+MAX_ALIAS_EXPANSION = 100_000  # values added by expanding aliases, beyond those written out
 
 
 class VaultEncrypted(str):
     """An inline `!vault` value: the ciphertext, which only Ansible decrypts."""
 
     tag = "!vault"
+
+
+class TooComplex(yaml.YAMLError):
+    """A document over the bounds; `problem` and `problem_mark` as in PyYAML's own errors."""
+
+    def __init__(self, problem: str, mark: Any) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.problem_mark = mark
 
 
 class Loader(_BaseLoader):  # type: ignore[misc]
@@ -35,7 +55,7 @@ class Loader(_BaseLoader):  # type: ignore[misc]
                     None, None, "a mapping key must be a plain value", key_node.start_mark) from None
             if duplicate:
                 raise yaml.constructor.ConstructorError(
-                    "while reading a mapping", node.start_mark, f"duplicate key {key!r}", key_node.start_mark)
+                    "while reading a mapping", node.start_mark, f"duplicate key {shown(key)}", key_node.start_mark)
         return super().construct_mapping(node, deep=deep)  # type: ignore[no-any-return]
 
 
@@ -49,5 +69,89 @@ Loader.add_constructor(
 )
 
 
+def children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def shared_nodes(root: yaml.Node) -> list[yaml.Node]:
+    """Nodes reached more than once: an anchor's value, used again through an alias."""
+    seen: set[int] = set()
+    shared: dict[int, yaml.Node] = {}
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            shared[id(node)] = node
+            continue
+        seen.add(id(node))
+        stack.extend(children(node))
+    return list(shared.values())
+
+
+def check(root: yaml.Node) -> None:
+    """TooComplex when the document is nested too deep, refers to itself or expands too much.
+
+    One iterative pass over the distinct nodes (post-order, memoised), so the check itself
+    never recurses and costs the same however far the aliases would expand.
+    """
+    size: dict[int, int] = {}  # values in the expanded subtree, capped
+    depth: dict[int, int] = {}
+    cap = MAX_ALIAS_EXPANSION * 1000
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    open_nodes: set[int] = set()
+    while stack:
+        node, done = stack.pop()
+        if done:
+            kids = children(node)
+            size[id(node)] = min(cap, 1 + sum(size[id(k)] for k in kids))
+            depth[id(node)] = 1 + max((depth[id(k)] for k in kids), default=0)
+            open_nodes.discard(id(node))
+            if depth[id(node)] > MAX_DEPTH:
+                raise TooComplex(f"values nested more than {MAX_DEPTH} levels deep", node.start_mark)
+            continue
+        if id(node) in size:
+            continue
+        open_nodes.add(id(node))
+        stack.append((node, True))
+        for kid in children(node):
+            if id(kid) in open_nodes:
+                raise TooComplex("an alias refers to the value that contains it", kid.start_mark)
+            if id(kid) not in size:
+                stack.append((kid, False))
+        if len(open_nodes) > MAX_DEPTH + 1:
+            raise TooComplex(f"values nested more than {MAX_DEPTH} levels deep", node.start_mark)
+    if size[id(root)] - len(size) > MAX_ALIAS_EXPANSION:
+        first = shared_nodes(root)
+        raise TooComplex(f"aliases expand to more than {MAX_ALIAS_EXPANSION} extra values",
+                         first[0].start_mark if first else root.start_mark)
+
+
+def compose(text: str) -> yaml.Node | None:
+    """The checked node graph of a one-document text (node positions for the patcher)."""
+    loader = Loader(text)
+    try:
+        node = loader.get_single_node()
+    finally:
+        loader.dispose()
+    if node is not None:
+        check(node)
+    return cast(yaml.Node | None, node)
+
+
 def load(text: str) -> Any:
-    return yaml.load(text, Loader=Loader)  # noqa: S506 - a SafeLoader subclass
+    """The values of a one-document text, once its nodes passed `check`."""
+    loader = Loader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        check(node)
+        return loader.construct_document(node)
+    except ValueError as err:  # e.g. an integer of more digits than Python converts
+        raise TooComplex(f"a value Python cannot read: {str(err)[:80]}", None) from None
+    finally:
+        loader.dispose()

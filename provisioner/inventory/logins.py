@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from provisioner.inventory.model import Domain, Inventory
+from provisioner.problems import shown
 
 
 class NoLogin(ValueError):
@@ -27,7 +28,7 @@ class Login:
 def split(address: str) -> tuple[str, str]:
     local, _, domain = address.strip().lower().rpartition("@")
     if not local or not domain:
-        raise NoLogin(f"{address!r} is not an email address (expected user@domain)")
+        raise NoLogin(f"{shown(address)} is not an email address (expected user@domain)")
     return local, domain
 
 

@@ -12,19 +12,22 @@ from typing import Any, cast
 
 from provisioner.inventory.model import Host
 from provisioner.inventory.ports import ADDRESS_VAR, PORTS_VAR, PUBLIC_PORTS
-from provisioner.inventory.reader import Collector, Reader, closest
+from provisioner.inventory.reader import Collector, Reader, closest, kind
+from provisioner.inventory.releases import RELEASES
+from provisioner.inventory.role_vars import role_for, settable
+from provisioner.problems import shown
 
 GROUP = "mailservers"
 SETTINGS_KEYS = {
     "mail_hostname", "mail_tls", "mail_message_size_limit", "mail_relay", "mail_dmarc", "mail_dkim", "mail_spam",
 }
 ACCOUNTS_KEY = "mail_domains"
-# Variables meant for Ansible itself, for a vault, or to tune one role are not ours to check.
-PASSTHROUGH_PREFIXES = (
-    "ansible_", "vault_", "mailprov_", "postfix_", "dovecot_", "mail_base_", "mail_accounts_", "rspamd_", "resolver_",
-)
+# Variables meant for Ansible itself, for a vault or for mailprov's tools are not ours to check.
+# A role's variables (its folder name as prefix) are checked against the role: role_vars.py.
+PASSTHROUGH_PREFIXES = ("ansible_", "vault_", "mailprov_")
 RELEASE_VAR = "mailprov_release"  # the Debian release `rehearse` stands the host up on
-RELEASE_VALUES = ("trixie", "bookworm")
+RELEASE_VALUES = RELEASES
+GROUP_KEYS = ("hosts", "vars", "children")  # what Ansible reads in a group of hosts.yml
 HOST_KEYS = {"mail_hostname", PORTS_VAR, ADDRESS_VAR, RELEASE_VAR}
 DOMAIN_KEYS = ("name", "alias_domains", "catch_all", "mailboxes", "aliases")
 MAILBOX_KEYS = ("address", "password", "quota", "aliases")
@@ -65,6 +68,7 @@ def parse_hosts(raw: RawInventory, out: Collector) -> tuple[Host, ...]:
     if group is None:
         reader.problem(f"all.children.{GROUP}", "the mail server group is missing", fix)
         return ()
+    reader.known_keys(group, GROUP, GROUP_KEYS)
     hosts = reader.mapping(group.get("hosts"), f"{GROUP}.hosts", "a mapping of host names")
     if not hosts:
         if hosts is not None:
@@ -83,8 +87,9 @@ def parse_hosts(raw: RawInventory, out: Collector) -> tuple[Host, ...]:
         if "mail_hostname" in values:
             reader.domain(values["mail_hostname"], f"{where}.mail_hostname")
         _check_host_ports(reader, values, where)
+        check_connection_vars(reader, values, where)
         if RELEASE_VAR in values and values[RELEASE_VAR] not in RELEASE_VALUES:
-            reader.problem(f"{where}.{RELEASE_VAR}", f"{values[RELEASE_VAR]!r} is not a supported release",
+            reader.problem(f"{where}.{RELEASE_VAR}", f"{shown(values[RELEASE_VAR])} is not a supported release",
                            f"write one of {', '.join(RELEASE_VALUES)}")
         parsed.append(Host(str(name), dict(values)))
     return tuple(parsed)
@@ -100,8 +105,22 @@ def _check_host_ports(reader: Reader, values: Mapping[str, Any], where: str) -> 
     reader.known_keys(ports or {}, f"{where}.{PORTS_VAR}", tuple(PUBLIC_PORTS))
     for service, port in (ports or {}).items():
         if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
-            reader.problem(f"{where}.{PORTS_VAR}.{service}", f"{port!r} is not a port number",
+            reader.problem(f"{where}.{PORTS_VAR}.{service}", f"{shown(port)} is not a port number",
                            f"write the published port, e.g. {PUBLIC_PORTS.get(str(service), 25)}")
+
+
+def check_connection_vars(reader: Reader, values: Mapping[str, Any], where: str) -> None:
+    """ansible_host and ansible_user are text (a name, an address, a vault reference), ansible_port
+    a port: Ansible would fail late, or connect somewhere else, on a mapping, a list or yes/no."""
+    prefix = f"{where}." if where else ""
+    for key in ("ansible_host", "ansible_user"):
+        value = values.get(key)
+        if key in values and (not isinstance(value, str) or not value.strip() or value != value.strip()):
+            reader.problem(f"{prefix}{key}", f"expected a name without spaces around it, found {kind(value)}",
+                           "write e.g. ansible_host: 203.0.113.10 or ansible_user: root")
+    port = values.get("ansible_port")
+    if "ansible_port" in values and (isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536):
+        reader.problem(f"{prefix}ansible_port", f"{shown(port)} is not a port number", "write e.g. 22")
 
 
 def _find_group(top: Mapping[str, Any]) -> Mapping[str, Any] | None:
@@ -129,11 +148,25 @@ def merged_group_vars(raw: RawInventory, out: Collector) -> dict[str, tuple[str,
                 reader.problem(name, f"also defined in {merged[name][0]}",
                                "keep the variable in one file only")
                 continue
-            if name not in SETTINGS_KEYS | {ACCOUNTS_KEY} and not name.startswith(
-                PASSTHROUGH_PREFIXES
-            ):
-                hint = closest(name, tuple(sorted(SETTINGS_KEYS | {ACCOUNTS_KEY})))
-                reader.problem(name, "unknown setting",
-                               f"did you mean {hint!r}?" if hint else "remove it or fix the name")
+            _check_name(reader, name)
+            check_connection_vars(reader, {name: value}, "")
             merged[name] = (file, value)
     return merged
+
+
+def _check_name(reader: Reader, name: str) -> None:
+    """A group variable is one of our settings, passed through, or one a role lets an operator set."""
+    if name in SETTINGS_KEYS or name == ACCOUNTS_KEY or name.startswith(PASSTHROUGH_PREFIXES):
+        return
+    role = role_for(name)
+    if role is not None and name in role.defaults:
+        return
+    if role is not None and name in role.internal:
+        reader.problem(name, f"computed by the {role.name} role, not a setting",
+                       "remove it (the role derives it from the mail_* settings, or fixes it itself)")
+        return
+    hint = closest(name, tuple(sorted(SETTINGS_KEYS | {ACCOUNTS_KEY})) + settable())
+    fix = f"did you mean {hint!r}?" if hint else (
+        f"the {role.name} role's settings are in roles/{role.name}/defaults/main.yml (docs/roles.md)"
+        if role is not None else "remove it or fix the name")
+    reader.problem(name, "unknown setting", fix)

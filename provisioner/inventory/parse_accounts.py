@@ -8,7 +8,8 @@ from typing import Any, TypeVar, cast
 from provisioner.inventory.model import Alias, Domain, Mailbox
 from provisioner.inventory.parse import ACCOUNTS_KEY, ALIAS_KEYS, DOMAIN_KEYS, MAILBOX_KEYS
 from provisioner.inventory.passwords import HASH_HELP, scheme_of
-from provisioner.inventory.reader import Collector, Reader, kind, normalize_quota
+from provisioner.inventory.reader import MAX_QUOTA_TEXT, Collector, Reader, kind, normalize_quota, quota_problem
+from provisioner.problems import shown
 
 T = TypeVar("T")
 
@@ -96,10 +97,14 @@ def _parse_mailbox(
         ok = False
     quota = values.get("quota")
     if quota is not None:
+        too_big = quota_problem(quota)
         quota = normalize_quota(quota)
-        if quota is None or quota != str(values.get("quota")):
+        if too_big is not None and quota is not None:
+            reader.problem(f"{where}.quota", too_big, f"write at most {MAX_QUOTA_TEXT}, or leave it out for no limit")
+            ok = False
+        elif quota is None or quota != str(values.get("quota")):
             fix = f"write {quota}" if quota else "write a size such as 500M or 2G, or leave it out for no limit"
-            reader.problem(f"{where}.quota", f"{values.get('quota')!r} is not a quota as Dovecot writes it", fix)
+            reader.problem(f"{where}.quota", f"{shown(values.get('quota'))} is not a quota as Dovecot writes it", fix)
             ok = False
     aliases = reader.addresses(values.get("aliases"), f"{where}.aliases")
     if aliases is None:

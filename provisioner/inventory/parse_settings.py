@@ -23,6 +23,7 @@ from provisioner.inventory.model import (
 )
 from provisioner.inventory.parse import DKIM_KEYS, DMARC_KEYS, GROUP, RELAY_KEYS, SPAM_KEYS, TLS_KEYS, RawInventory
 from provisioner.inventory.reader import CANONICAL_SIZE, Collector, Reader, closest, is_vault_value, parse_size
+from provisioner.problems import shown
 from provisioner.providers.relay_presets import DEFAULT_PORTS, PRESETS
 from provisioner.providers.relay_presets import TLS_MODES as RELAY_TLS_MODES
 
@@ -30,6 +31,7 @@ T = TypeVar("T")
 
 _DNS_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 _MIN_MESSAGE_SIZE = 1024 * 1024
+_MAX_MESSAGE_SIZE = 1024**3  # a message over 1G is no mail; Postfix keeps it in its queue
 
 
 def parse_settings(
@@ -80,7 +82,7 @@ def _parse_tls(raw: RawInventory, group_vars: Mapping[str, tuple[str, Any]], out
     reader, tls = section
     mode = tls.get("mode", "selfsigned")
     if mode not in TLS_MODES:
-        reader.problem("mail_tls.mode", f"{mode!r} is not a TLS mode", f"use one of {', '.join(TLS_MODES)}")
+        reader.problem("mail_tls.mode", f"{shown(mode)} is not a TLS mode", f"use one of {', '.join(TLS_MODES)}")
         return None
     before = len(out.problems)
     if mode == "files":
@@ -107,8 +109,12 @@ def _parse_message_size(group_vars: Mapping[str, tuple[str, Any]], out: Collecto
     if size is not None and not isinstance(value, int) and not CANONICAL_SIZE.fullmatch(str(value)):
         size = None  # Ansible's human_to_bytes reads 50M, not 50m or 50 MB
     if size is None or size < _MIN_MESSAGE_SIZE:
-        out.add(file, "mail_message_size_limit", f"{value!r} is not a size of at least 1M",
+        out.add(file, "mail_message_size_limit", f"{shown(value)} is not a size of at least 1M",
                 "write bytes or a size with K, M or G, e.g. 50M")
+        return None
+    if size > _MAX_MESSAGE_SIZE:
+        out.add(file, "mail_message_size_limit", f"{shown(value)} is more than the largest message size "
+                "mailprov allows, 1G", "write a size of at most 1G, e.g. 50M")
         return None
     return size
 
@@ -126,19 +132,19 @@ def _parse_relay(group_vars: Mapping[str, tuple[str, Any]], out: Collector) -> t
     # Without `tls`, port 465 means TLS from the first byte (RFC 8314) and anything else STARTTLS.
     tls = relay.get("tls", "implicit" if relay.get("port") == 465 else "starttls")
     if tls not in RELAY_TLS_MODES:
-        reader.problem("mail_relay.tls", f"{tls!r} is not a relay TLS mode",
+        reader.problem("mail_relay.tls", f"{shown(tls)} is not a relay TLS mode",
                        "use starttls (port 587) or implicit (TLS from the first byte, port 465)")
         tls = "starttls"
     port = relay.get("port", DEFAULT_PORTS[str(tls)])
     if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
-        reader.problem("mail_relay.port", f"{port!r} is not a port number", "use e.g. 587 or 465")
+        reader.problem("mail_relay.port", f"{shown(port)} is not a port number", "use e.g. 587 or 465")
     elif port == 465 and tls == "starttls":
         reader.problem("mail_relay.tls", "port 465 speaks TLS from the first byte, not STARTTLS",
                        "write tls: implicit, or use port 587")
     provider = relay.get("provider")
     if provider is not None and provider not in PRESETS:
         hint = closest(str(provider), tuple(PRESETS))
-        reader.problem("mail_relay.provider", f"{provider!r} is not a known provider",
+        reader.problem("mail_relay.provider", f"{shown(provider)} is not a known provider",
                        f"did you mean {hint!r}?" if hint else f"use one of {', '.join(PRESETS)}, or leave it out")
     sender_domains = reader.string_list(relay.get("sender_domains"), "mail_relay.sender_domains") or []
     parsed_senders = [reader.domain(d, f"mail_relay.sender_domains[{i}]") for i, d in enumerate(sender_domains)]
@@ -176,7 +182,7 @@ def _parse_dmarc(group_vars: Mapping[str, tuple[str, Any]], out: Collector) -> D
     def build(reader: Reader, dmarc: Mapping[str, Any]) -> Dmarc:
         policy = dmarc.get("policy", "quarantine")
         if policy not in DMARC_POLICIES:
-            reader.problem("mail_dmarc.policy", f"{policy!r} is not a DMARC policy",
+            reader.problem("mail_dmarc.policy", f"{shown(policy)} is not a DMARC policy",
                            f"use one of {', '.join(DMARC_POLICIES)}")
         rua = reader.addresses(dmarc["rua"], "mail_dmarc.rua") if "rua" in dmarc else None
         return Dmarc(cast(DmarcPolicy, policy), None if rua is None else tuple(rua))
@@ -190,7 +196,7 @@ def _parse_dkim(group_vars: Mapping[str, tuple[str, Any]], out: Collector) -> Dk
     def build(reader: Reader, dkim: Mapping[str, Any]) -> Dkim:
         selector = dkim.get("selector", Dkim.selector)
         if not isinstance(selector, str) or not _DNS_LABEL.fullmatch(selector):
-            reader.problem("mail_dkim.selector", f"{selector!r} is not a DNS label",
+            reader.problem("mail_dkim.selector", f"{shown(selector)} is not a DNS label",
                            "use lower-case letters, digits and inner hyphens, e.g. mail or mail2026")
         return Dkim(str(selector))
 
@@ -201,7 +207,7 @@ def _parse_dkim(group_vars: Mapping[str, tuple[str, Any]], out: Collector) -> Dk
 def _score(reader: Reader, values: Mapping[str, Any], key: str, default: float) -> float | None:
     value = values.get(key, default)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1000:
-        reader.problem(f"mail_spam.{key}", f"{value!r} is not a positive score", f"use a number, e.g. {default:g}")
+        reader.problem(f"mail_spam.{key}", f"{shown(value)} is not a positive score", f"use a number, e.g. {default:g}")
         return None
     return float(value)
 
@@ -216,7 +222,7 @@ def _parse_spam(group_vars: Mapping[str, tuple[str, Any]], out: Collector) -> Sp
                            "mail between the two goes into Junk: make junk_score the smaller")
         greylist = spam.get("greylist", False)
         if not isinstance(greylist, bool):
-            reader.problem("mail_spam.greylist", f"{greylist!r} is not true or false",
+            reader.problem("mail_spam.greylist", f"{shown(greylist)} is not true or false",
                            "write greylist: true or false")
         return None if reject is None or junk is None else Spam(reject, junk, greylist)
 

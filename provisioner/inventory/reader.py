@@ -9,11 +9,14 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from provisioner.inventory.names import InvalidName, normalize_address, normalize_domain
-from provisioner.problems import Problem
+from provisioner.problems import Problem, shown
 
 _SIZE = re.compile(r"^([1-9][0-9]*)\s*([KMGT]?)B?$", re.IGNORECASE)
 CANONICAL_SIZE = re.compile(r"[1-9][0-9]*[KMGT]?")
 _UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
+_HUGE = 1024**5 * 10**6  # stands for any size of more digits than a real one has
+MAX_QUOTA = 100 * 1024**4
+MAX_QUOTA_TEXT = "100T"
 _VAULT_REFERENCE = re.compile(r"^\{\{\s*[A-Za-z_][A-Za-z0-9_]*\s*\}\}$")
 
 
@@ -32,11 +35,23 @@ def parse_size(value: object) -> int | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
-        return value if value > 0 else None
+        return min(value, _HUGE) if value > 0 else None
     match = _SIZE.fullmatch(str(value).strip())
     if not match:
         return None
+    if len(match.group(1)) > 20:  # more than any disk holds; int() of 5000 digits would fail
+        return _HUGE
     return int(match.group(1)) * _UNITS[match.group(2).upper()]
+
+
+def quota_problem(value: object) -> str | None:
+    """Why `value` cannot be a quota (None when it can): not a size, or over MAX_QUOTA."""
+    size = parse_size(value)
+    if size is None:
+        return f"{shown(value)} is not a quota"
+    if size > MAX_QUOTA:
+        return f"{shown(value)} is more than the largest quota mailprov allows, {MAX_QUOTA_TEXT}"
+    return None
 
 
 def normalize_quota(value: object) -> str | None:
@@ -106,7 +121,7 @@ class Reader:
             return None
         if converted != value:
             # Ansible reads the file itself: what it renders must already be the canonical form.
-            self.problem(where, f"{value!r} is not in canonical form",
+            self.problem(where, f"{shown(value)} is not in canonical form",
                          f"write {converted} (lower case, international names as A-labels)")
             return None
         return converted

@@ -11,7 +11,7 @@ from provisioner.inventory import vault_vars
 from provisioner.inventory.model import Inventory, Relay
 from provisioner.inventory.names import normalize_domain
 from provisioner.inventory.settings_file import edit_settings
-from provisioner.problems import UsageError
+from provisioner.problems import UsageError, shown
 from provisioner.providers import relay_presets
 from provisioner.providers.relay_presets import DEFAULT_PORTS
 
@@ -50,7 +50,7 @@ def build_entry(request: RelayRequest) -> dict[str, Any]:
         if request.region is not None and not preset.regions:
             raise UsageError(f"--region applies to providers with regions (ses), not {preset.name}")
         if request.region is not None and not _REGION.fullmatch(request.region):
-            raise UsageError(f"{request.region!r} is not a region name such as eu-west-1")
+            raise UsageError(f"{shown(request.region)} is not a region name such as eu-west-1")
         if request.username is None:
             raise UsageError(f"{preset.title} needs --username ({preset.username_hint})")
         entry["provider"] = preset.name

@@ -15,10 +15,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from provisioner.inventory import yamlpatch
 from provisioner.inventory.model import Inventory
 from provisioner.inventory.parse import RawInventory
-from provisioner.inventory.store import GROUP_VARS, build, locked, read_raw, write_atomically
+from provisioner.inventory.store import GROUP_VARS, build, locked, read_raw, rewrite_file
 
 SETTINGS_FILE = GROUP_VARS / "main.yml"
 
@@ -49,8 +48,7 @@ def edit_settings(root: Path, key: str) -> Iterator[SettingsEdit]:
         build(replace(raw, group_files={**raw.group_files, str(path): document}))
         for action in edit.pending:
             action()
-        text = path.read_text(encoding="utf-8") if path.exists() else ""
-        write_atomically(path, yamlpatch.rewrite(text, old, document))
+        rewrite_file(path, old, document)
 
 
 def _settings_path(raw: RawInventory, key: str) -> Path:

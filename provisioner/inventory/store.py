@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import fcntl
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,7 +26,7 @@ from provisioner.inventory.parse import ACCOUNTS_KEY, ENCRYPTED, GROUP, RawInven
 from provisioner.inventory.parse_accounts import parse_domains
 from provisioner.inventory.parse_settings import parse_settings
 from provisioner.inventory.reader import Collector
-from provisioner.problems import InventoryInvalid, Problem
+from provisioner.problems import InventoryInvalid, Problem, clip
 
 GROUP_VARS = Path("group_vars") / GROUP
 ACCOUNTS_FILE = GROUP_VARS / "accounts.yml"
@@ -36,22 +37,55 @@ def default_inventory() -> Path:
     return Path(os.environ.get("MAILPROV_INVENTORY", "inventory"))
 
 
-def _read_yaml(path: Path) -> Any:
+def _not_readable(path: Path, why: str, fix: str) -> InventoryInvalid:
+    return InventoryInvalid([Problem(str(path), "(file)", why, fix)])
+
+
+def read_text(path: Path) -> str:
+    """A file's text, refusing anything but a regular file before reading (a FIFO would block)."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise InventoryInvalid([Problem(str(path), "(file)", f"cannot be read: {err}",
-                                        "check the file's permissions and encoding")]) from None
+        if not stat.S_ISREG(path.stat().st_mode):
+            raise _not_readable(path, f"not a regular file ({_kind_of(path)})",
+                                "replace it with a plain YAML file")
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+        with os.fdopen(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):  # swapped since the check
+                raise _not_readable(path, "not a regular file", "replace it with a plain YAML file")
+            data = handle.read()
+        return data.decode("utf-8")
+    except OSError as err:
+        raise _not_readable(path, f"cannot be read: {err.strerror or err}",
+                            "check the file's permissions") from None
+    except UnicodeDecodeError as err:
+        raise _not_readable(path, f"not UTF-8 text (byte {err.start})", "save the file as UTF-8") from None
+
+
+def _kind_of(path: Path) -> str:
+    mode = path.stat().st_mode
+    kinds = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"),
+             (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
+    return next((name for test, name in kinds if test(mode)), "a special file")
+
+
+def yaml_problem(path: Path, err: yaml.YAMLError) -> InventoryInvalid:
+    mark = getattr(err, "problem_mark", None)
+    where = f"line {mark.line + 1}" if mark is not None else "(file)"
+    reason = getattr(err, "problem", None) or str(err).splitlines()[0]
+    if isinstance(err, fastyaml.TooComplex):
+        return InventoryInvalid([Problem(str(path), where, reason,
+                                         "write the values out plainly, with fewer levels and aliases")])
+    return InventoryInvalid([Problem(str(path), where, f"not valid YAML: {clip(reason, 120)}",
+                                     "fix the YAML syntax there")])
+
+
+def _read_yaml(path: Path) -> Any:
+    text = read_text(path)
     if text.startswith(_VAULT_HEADER):
         return ENCRYPTED
     try:
         return fastyaml.load(text)
     except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark is not None else "(file)"
-        reason = getattr(err, "problem", None) or str(err).splitlines()[0]
-        raise InventoryInvalid([Problem(str(path), where, f"not valid YAML: {reason}",
-                                        "fix the YAML syntax there")]) from None
+        raise yaml_problem(path, err) from None
 
 
 def group_var_files(root: Path) -> list[Path]:
@@ -64,11 +98,29 @@ def read_raw(root: Path) -> RawInventory:
     if not root.is_dir():
         raise InventoryInvalid([Problem(str(root), "(folder)", "no inventory here",
                                         "pass -i DIR, set MAILPROV_INVENTORY, or run `mailprov init DIR`")])
-    if not hosts_path.is_file():
+    if not hosts_path.exists():
         raise InventoryInvalid([Problem(str(hosts_path), "(file)", "missing",
                                         f"create it with the `{GROUP}` group, as `mailprov init` does")])
+    _check_group_vars_layout(root)
     files = {str(p): _read_yaml(p) for p in group_var_files(root)}
     return RawInventory(root, _read_yaml(hosts_path), files, str(hosts_path))
+
+
+def _check_group_vars_layout(root: Path) -> None:
+    """group_vars/mailservers must be a folder; Ansible would also read a file in its place,
+    or beside it, that mailprov neither checks nor edits."""
+    problems = []
+    for path in (root / "group_vars", root / GROUP_VARS):
+        if path.exists() and not path.is_dir():
+            problems.append(Problem(str(path), "(file)", "a file where mailprov expects a folder",
+                                    f"move its variables into {GROUP_VARS / 'main.yml'}"))
+    for name in (f"{GROUP}.yml", f"{GROUP}.yaml"):
+        path = root / "group_vars" / name
+        if path.exists():
+            problems.append(Problem(str(path), "(file)", "Ansible reads it, but mailprov neither checks "
+                                    "nor edits it", f"move its variables into {GROUP_VARS / 'main.yml'}"))
+    if problems:
+        raise InventoryInvalid(problems)
 
 
 def build(raw: RawInventory) -> Inventory:
@@ -142,8 +194,19 @@ def edit_accounts(root: Path) -> Iterator[list[Any]]:
             document[ACCOUNTS_KEY] = []
         yield document[ACCOUNTS_KEY]
         build(replace(raw, group_files={**raw.group_files, str(path): document}))
-        text = path.read_text(encoding="utf-8") if path.exists() else ""
-        write_atomically(path, yamlpatch.rewrite(text, old, document))
+        rewrite_file(path, old, document)
+
+
+def rewrite_file(path: Path, old: Any, new: Any) -> None:
+    """Write `new` into the file that held `old`, changing as few lines as possible."""
+    text = read_text(path) if path.exists() else ""
+    try:
+        written = yamlpatch.rewrite(text, old, new)
+    except yaml.YAMLError as err:
+        raise yaml_problem(path, err) from None
+    except yamlpatch.SharedValue as err:
+        raise InventoryInvalid([Problem(str(path), f"line {err.line}", str(err), err.fix)]) from None
+    write_atomically(path, written)
 
 
 def _accounts_path(raw: RawInventory) -> Path:

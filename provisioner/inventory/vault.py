@@ -15,13 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from provisioner.inventory.store import write_atomically
+from provisioner.problems import UsageError
 
 VAULT_ENV = "MAILPROV_VAULT_PASSWORD_FILE"
 VAULT_FILE_NAME = ".vault-password"
 
 
-class VaultFileError(Exception):
-    """The vault password file exists but is unsafe or unreadable."""
+class VaultFileError(UsageError):
+    """The vault password file exists but is unsafe or unreadable: the user's to fix (exit 2)."""
 
 
 def find_vault_password_file(inventory: Path) -> Path | None:
@@ -36,6 +37,8 @@ def find_vault_password_file(inventory: Path) -> Path | None:
             raise VaultFileError(f"{VAULT_ENV}={configured}: no such file")
         return None
     mode = candidate.stat().st_mode
+    if not stat.S_ISREG(mode):  # a FIFO would block every read of it
+        raise VaultFileError(f"{candidate}: not a regular file; write the vault password into a plain file")
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise VaultFileError(
             f"{candidate}: readable by others (mode {stat.S_IMODE(mode):o}); "

@@ -13,9 +13,11 @@ import io
 from pathlib import Path
 from typing import Any
 
+import yaml
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, TaggedScalar
 
+from provisioner.inventory import fastyaml
 from provisioner.inventory.store import GROUP_VARS, write_atomically
 from provisioner.inventory.vault import (
     VAULT_ENV,
@@ -25,7 +27,7 @@ from provisioner.inventory.vault import (
     ensure_vault_password_file,
     find_vault_password_file,
 )
-from provisioner.problems import UsageError
+from provisioner.problems import UsageError, clip
 
 VAULT_VARS_FILE = GROUP_VARS / "vault.yml"
 _HEADER = b"$ANSIBLE_VAULT;"
@@ -64,7 +66,12 @@ def _load(inventory: Path, secret_file: Path) -> CommentedMap:
     except Exception as exc:  # Ansible raises several error types for a wrong password
         raise UsageError(f"{path}: cannot decrypt with {secret_file} ({type(exc).__name__}); "
                          f"wrong vault password? (set {VAULT_ENV})") from None
-    data = _yaml().load(plain.decode("utf-8"))
+    try:
+        text = plain.decode("utf-8")
+        fastyaml.compose(text)  # the bounds on nesting and aliases, before ruamel.yaml builds it
+    except (UnicodeDecodeError, yaml.YAMLError) as err:
+        raise UsageError(f"{path}: not a YAML mapping mailprov can edit ({clip(str(err).splitlines()[0])})") from None
+    data = _yaml().load(text)
     if data is None:
         return CommentedMap()
     if not isinstance(data, CommentedMap):

@@ -32,17 +32,66 @@ class _Unhandled(Exception):
     """A layout the text patcher does not edit; the round-trip fallback does."""
 
 
+class SharedValue(Exception):
+    """The file shares values through a YAML anchor and aliases: an edit of one place could
+    silently change the others, so the edit is refused (the operator writes them out)."""
+
+    fix = "write the shared values out in full where they are used, without &anchors and *aliases"
+
+    def __init__(self, line: int) -> None:
+        super().__init__("YAML anchors and aliases share values here, and an edit of one place "
+                         "would change every place that uses them")
+        self.line = line
+
+
+_BOM = "\ufeff"
+_START = re.compile(r"^---(?=[ \t]|$)", re.MULTILINE)
+_END = re.compile(r"^\.\.\.(?=[ \t]|$)", re.MULTILINE)
+
+
 def rewrite(text: str, old: Any, new: Any) -> str:
-    """The text of `new`, edited from `text` (which holds `old`) as little as possible."""
+    """The text of `new`, edited from `text` (which holds `old`) as little as possible.
+
+    A byte order mark, a `---` line (and comments above it), a `...` line (and what follows
+    it) are kept; a missing final newline is added. Raises the YAMLError of fastyaml for a
+    document over its bounds, SharedValue for a document whose anchors and aliases an edit
+    would have to change.
+    """
     if old == new and text:
         return text
+    body = text.lstrip(_BOM)  # libyaml skips them, and its positions would be off by as many
+    bom, text = text[: len(text) - len(body)], body
+    if text and not text.endswith("\n"):
+        text += "\n"
+    root = fastyaml.compose(text) if text.strip() else None
+    shared = fastyaml.shared_nodes(root) if root is not None else []
+    if shared:
+        raise SharedValue(min(int(node.start_mark.line) for node in shared) + 1)
     try:
-        patched = _patch(text, old, new)
+        patched = _patch(text, root, old, new)
         if fastyaml.load(patched) == new:
-            return patched
+            return bom + patched
     except (_Unhandled, yaml.YAMLError):
         pass
-    return _round_trip(text, new)
+    return bom + _round_trip(text, new)
+
+
+def _frame(text: str) -> tuple[str, str, str]:
+    """(head, body, tail): the lines up to an explicit `---` line, the document itself, and an
+    explicit `...` line with all that follows it. ruamel.yaml would drop head and tail."""
+    head = ""
+    start = _START.search(text)
+    if start is not None:
+        before = text[: start.start()].splitlines()
+        rest = text[start.end(): _line_end(text, start.start())].strip()
+        if all(not line.strip() or line.lstrip().startswith(("#", "%")) for line in before) and (
+                not rest or rest.startswith("#")):
+            cut = _line_end(text, start.start())
+            head, text = text[:cut], text[cut:]
+    end = _END.search(text)
+    if end is None:
+        return head, text, ""
+    return head, text[: end.start()], text[end.start():]
 
 
 # --- rendering --------------------------------------------------------------------------------
@@ -92,12 +141,12 @@ def _item(value: Any, indent: int) -> str:
 
 # --- patching ------------------------------------------------------------------------------------
 
-def _patch(text: str, old: Any, new: Any) -> str:
-    if not text.strip() or old is None:
+def _patch(text: str, root: yaml.Node | None, old: Any, new: Any) -> str:
+    if old is None:  # an empty file, or one of comments only: they stay, the variables follow
         if not isinstance(new, dict):
             raise _Unhandled("a document that is not a mapping")
-        return "---\n" + "".join(_entry(k, v, 0) for k, v in new.items())
-    root = yaml.compose(text, Loader=fastyaml.Loader)
+        head, body, tail = _frame(text)
+        return (head or "---\n") + body + "".join(_entry(k, v, 0) for k, v in new.items()) + tail
     if root is None:
         raise _Unhandled("a document with no node")
     edits: list[_Edit] = []
@@ -229,9 +278,12 @@ def _merge(target: Any, new: Any) -> Any:
 
 
 def _round_trip(text: str, new: Any) -> str:
+    head, body, tail = _frame(text)
     rt = _yaml_rt()
-    document = rt.load(text) if text.strip() else None
+    document = rt.load(body) if body.strip() else None
     stream = io.StringIO()
     rt.dump(_merge(document, new) if document is not None else new, stream)
     out = stream.getvalue()
-    return out if document is not None or out.startswith("---") else "---\n" + out
+    if document is None and not head:
+        head = "" if out.startswith("---") else "---\n"
+    return head + (body if document is None else "") + out + tail

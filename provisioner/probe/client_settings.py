@@ -12,11 +12,15 @@ import plistlib
 import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 from provisioner.inventory.logins import NoLogin, hosting_domain, login_for, split
 from provisioner.inventory.model import Inventory
 from provisioner.inventory.ports import PUBLIC_PORTS, host_ports, probe_address
-from provisioner.providers import relay_presets
+from provisioner.providers import table
+
+if TYPE_CHECKING:
+    from provisioner.probe.discover import Network
 
 FORMATS = ("text", "json", "autoconfig", "mobileconfig")
 # Namespace for deterministic payload UUIDs: the same address always yields
@@ -25,7 +29,15 @@ _UUID_NS = uuid.UUID("0d5c3a3e-6f0e-4c1b-9a53-6d61696c7072")
 
 
 class UnknownDomain(ValueError):
-    """The address's domain is not served by the inventory."""
+    """The address's domain is not served by the inventory (and no lookup was allowed)."""
+
+
+class NotFound(Exception):
+    """Discovery asked every source and none answered; ``looked_up`` says what was asked."""
+
+    def __init__(self, message: str, looked_up: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.looked_up = looked_up
 
 
 @dataclass(frozen=True)
@@ -45,10 +57,15 @@ class ClientSettings:
     incoming: tuple[Server, ...]
     outgoing: tuple[Server, ...]
     login_hint: str = "your mailbox password (normal password authentication)"
+    found_by: str = "this inventory (a domain it hosts)"
+    notes: tuple[str, ...] = ()
+    looked_up: tuple[str, ...] = ()  # every source asked during discovery, with its outcome
 
 
-def client_settings(inventory: Inventory, address: str) -> ClientSettings:
-    """Settings for ``address``; its domain (or alias domain) must be served.
+def client_settings(inventory: Inventory | None, address: str, network: Network | None = None) -> ClientSettings:
+    """Settings for ``address``: a domain the inventory serves first, then a provider of the
+    table (by mailbox domain), then discovery over ``network`` (see probe/discover.py; None:
+    offline, no lookups). Without an inventory (None) only the table and discovery answer.
 
     The username is the mailbox that logs in for ``address`` (see
     ``provisioner.inventory.logins``): an address that is not a mailbox, or does not
@@ -62,15 +79,11 @@ def client_settings(inventory: Inventory, address: str) -> ClientSettings:
         _, domain = split(address)
     except NoLogin as err:
         raise UnknownDomain(str(err)) from None
-    if hosting_domain(inventory, domain) is None:
-        at_provider = _provider_settings(address, domain)
-        if at_provider is not None:
-            return at_provider
-        names = ", ".join(d.name for d in inventory.domains) or "none"
-        raise UnknownDomain(
-            f"{domain} is not a mail domain of this inventory (domains: {names}; "
-            f"add it with `mailprov domain add {domain}`)"
-        )
+    if inventory is None or hosting_domain(inventory, domain) is None:
+        provider = table.for_domain(domain)
+        if provider is not None:
+            return from_provider(address, provider, f"provider table: {provider.name}")
+        return _discovered(inventory, address, domain, network)
     login = login_for(inventory, address)
     hostname = inventory.settings.mail_hostname
     ports = dict(PUBLIC_PORTS)
@@ -92,19 +105,56 @@ def client_settings(inventory: Inventory, address: str) -> ClientSettings:
     )
 
 
-def _provider_settings(address: str, domain: str) -> ClientSettings | None:
-    """A mailbox at a known provider (gmail.com, outlook.com...): that provider's servers."""
-    found = relay_presets.client_settings_for(domain)
-    if found is None:
-        return None
-    preset, client = found
+def from_provider(address: str, provider: table.Provider, found_by: str,
+                  looked_up: tuple[str, ...] = ()) -> ClientSettings:
+    """A mailbox at a provider of the table: its servers, username form and password kind."""
+    address = address.lower()
+    source = f"source: {provider.source} (checked {provider.checked:%Y-%m-%d})"
+    notes = (provider.note, source) if provider.note else (source,)
+    return _settings(address, provider.servers, f"{provider.password_hint()} ({provider.name})",
+                     found_by=found_by, notes=notes, looked_up=looked_up)
 
-    def server(protocol: str, at: relay_presets.Server) -> Server:
-        return Server(protocol, at.host, at.port, "SSL" if at.tls == "ssl" else "STARTTLS", address)
 
-    incoming = tuple(server(name, at) for name, at in (("imap", client.imap), ("pop3", client.pop3)) if at)
-    return ClientSettings(address.lower(), address.lower(), domain.lower(), incoming,
-                          (server("smtp", client.smtp),), f"{preset.password_hint} ({preset.title})")
+def _settings(address: str, servers: tuple[table.Endpoint, ...], login_hint: str, *, found_by: str,
+              notes: tuple[str, ...], looked_up: tuple[str, ...]) -> ClientSettings:
+    local, _, domain = address.partition("@")
+
+    def server(at: table.Endpoint) -> Server:
+        username = local if at.username == "localpart" else address
+        return Server(at.protocol, at.host, at.port, "SSL" if at.security == "ssl" else "STARTTLS", username)
+
+    incoming = tuple(server(s) for s in servers if s.protocol in ("imap", "pop3"))
+    outgoing = tuple(server(s) for s in servers if s.protocol == "smtp")
+    usernames = {s.username for s in incoming + outgoing}
+    username = address if address in usernames or not usernames else next(iter(sorted(usernames)))
+    return ClientSettings(address, username, domain, incoming, outgoing, login_hint, found_by, notes, looked_up)
+
+
+def _discovered(inventory: Inventory | None, address: str, domain: str, network: Network | None) -> ClientSettings:
+    names = ", ".join(d.name for d in inventory.domains) if inventory and inventory.domains else "none"
+    if network is None or network.offline:
+        raise UnknownDomain(
+            f"{domain} is not a mail domain of this inventory (domains: {names}) nor of a known provider; "
+            f"without --offline mailprov looks it up (DNS SRV, autoconfig, MX, autodiscover); "
+            f"to host it: `mailprov domain add {domain}`"
+        )
+    from provisioner.probe.discover import discover  # noqa: PLC0415  (dnspython: only lookups pay for it)
+
+    found = discover(address.lower(), domain.lower(), network)
+    looked_up = tuple(f"{a.method:<12} {a.asked}: {a.outcome}" for a in found.attempts)
+    if found.label is None:
+        raise NotFound(f"no mail settings found for {domain}: not a domain of this inventory (domains: {names}), "
+                       "not a known provider, and no source answered", looked_up)
+    if found.provider is not None:
+        return from_provider(address, found.provider, found.label, looked_up)
+    notes = ["the password: the one of this mailbox (the source does not say which kind)"]
+    if not found.complete:
+        notes.append("partial answer: the source names no " + (
+            "outgoing" if all(s.protocol != "smtp" for s in found.servers) else "incoming") + " server")
+    if not found.label.startswith("autoconfig"):
+        notes.append("username: a guess (the full address); this source does not name one")
+    return _settings(address.lower(), found.servers, "your mailbox password", found_by=found.label,
+                     notes=tuple(notes), looked_up=looked_up)
 
 
 def render(settings: ClientSettings, fmt: str) -> str:
@@ -133,13 +183,19 @@ def as_text(settings: ClientSettings) -> str:
                 f"security {_SECURITY[s.security]}"
             )
     owner = "the full address"
-    if settings.username != settings.address:
+    if settings.username == settings.address.partition("@")[0]:
+        owner = "the part before @"
+    elif settings.username != settings.address:
         owner = f"the mailbox {settings.address} belongs to"
     lines += [
         "",
         f"Username:        {settings.username} ({owner})",
         f"Password:        {settings.login_hint}",
+        f"Found by:        {settings.found_by}",
     ]
+    lines += [f"Note:            {note}" for note in settings.notes]
+    if settings.looked_up:
+        lines += ["", "Looked up:"] + [f"  {line}" for line in settings.looked_up]
     return "\n".join(lines)
 
 
@@ -169,7 +225,10 @@ def as_autoconfig(settings: ClientSettings) -> str:
 
 def as_mobileconfig(settings: ClientSettings) -> str:
     """An Apple configuration profile with one IMAP account (no password in it)."""
-    imap = next(s for s in settings.incoming if s.protocol == "imap")
+    imap = next((s for s in settings.incoming if s.protocol == "imap"), None)
+    if imap is None or not settings.outgoing:
+        raise ValueError(f"{settings.domain}: an Apple profile needs an IMAP and an SMTP server, and this answer "
+                         "lacks one (use --format text)")
     smtp = next((s for s in settings.outgoing if s.security == "SSL"), settings.outgoing[0])
     account_uuid = str(uuid.uuid5(_UUID_NS, "account:" + settings.address)).upper()
     profile_uuid = str(uuid.uuid5(_UUID_NS, "profile:" + settings.address)).upper()

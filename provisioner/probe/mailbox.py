@@ -12,7 +12,6 @@ from contextlib import AbstractContextManager, contextmanager
 from provisioner.probe.session import (
     BOGUS_PASSWORD,
     BOGUS_USER,
-    TIMEOUT,
     ProbeFailed,
     Target,
     closing,
@@ -29,7 +28,7 @@ class _IMAP4SSLNamed(imaplib.IMAP4_SSL):
     def __init__(self, target: Target) -> None:
         self._sni = target.hostname
         self._tls = target.context
-        super().__init__(target.address, target.ports["imaps"], ssl_context=self._tls, timeout=TIMEOUT)
+        super().__init__(target.address, target.ports["imaps"], ssl_context=self._tls, timeout=target.timeout)
 
     def _create_socket(self, timeout: float | None) -> socket.socket:
         raw = socket.create_connection((self.host, self.port), timeout)
@@ -49,9 +48,24 @@ def _imap(target: Target, implicit: bool) -> Iterator[imaplib.IMAP4]:
     if implicit:
         client = _IMAP4SSLNamed(target)
     else:
-        client = imaplib.IMAP4(target.address, target.ports["imap"], timeout=TIMEOUT)
+        client = imaplib.IMAP4(target.address, target.ports["imap"], timeout=target.timeout)
     with closing(client, client.logout, client.shutdown, (imaplib.IMAP4.error, OSError)):
         yield client
+
+
+def imap_session(target: Target, *, implicit: bool) -> AbstractContextManager[imaplib.IMAP4]:
+    """An IMAP session: TLS from the first byte (imaps) or plain until STARTTLS (imap)."""
+    return _imap(target, implicit)
+
+
+def imap_starttls(client: imaplib.IMAP4, target: Target) -> None:
+    """STARTTLS with SNI for the mail hostname."""
+    _imap_starttls(client, target)
+
+
+def pop3_session(target: Target, *, implicit: bool) -> AbstractContextManager[poplib.POP3]:
+    """A POP3 session: TLS from the first byte (pop3s) or plain until STLS (pop3)."""
+    return _pop3(target, implicit)
 
 
 def imaps(target: Target) -> AbstractContextManager[imaplib.IMAP4]:
@@ -107,7 +121,7 @@ class _POP3SSLNamed(poplib.POP3_SSL):
     def __init__(self, target: Target) -> None:
         self._sni = target.hostname
         self._tls = target.context
-        super().__init__(target.address, target.ports["pop3s"], timeout=TIMEOUT, context=self._tls)
+        super().__init__(target.address, target.ports["pop3s"], timeout=target.timeout, context=self._tls)
 
     def _create_socket(self, timeout: float) -> socket.socket:
         raw = socket.create_connection((self.host, self.port), timeout)
@@ -117,7 +131,7 @@ class _POP3SSLNamed(poplib.POP3_SSL):
 @contextmanager
 def _pop3(target: Target, implicit: bool) -> Iterator[poplib.POP3]:
     client: poplib.POP3 = (
-        _POP3SSLNamed(target) if implicit else poplib.POP3(target.address, target.ports["pop3"], timeout=TIMEOUT)
+        _POP3SSLNamed(target) if implicit else poplib.POP3(target.address, target.ports["pop3"], timeout=target.timeout)
     )
     with closing(client, client.quit, client.close, (poplib.error_proto, OSError)):
         yield client
@@ -167,7 +181,7 @@ def read_back_pop3(target: Target, tokens: dict[str, float]) -> str:
 def sieve_banner(target: Target) -> str:
     """ManageSieve (RFC 5804): capability lines end with OK; then STARTTLS."""
     port = target.ports["managesieve"]
-    with socket.create_connection((target.address, port), TIMEOUT) as raw:
+    with socket.create_connection((target.address, port), target.timeout) as raw:
         reader = raw.makefile("rb")
         caps = _sieve_response(reader)
         if not any(line.upper().startswith('"STARTTLS"') for line in caps):

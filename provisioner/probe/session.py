@@ -41,6 +41,7 @@ class Target:
     creds: Credentials | None = field(default=None, repr=False)
     # False (`check --no-login`): the login checks are skipped on purpose.
     login: bool = True
+    timeout: float = TIMEOUT  # each connection and each reply
     # Service -> SHA-256 of the certificate its TLS probe accepted in this run.
     seen: dict[str, str] = field(default_factory=dict, repr=False)
     context: ssl.SSLContext = field(init=False, repr=False)

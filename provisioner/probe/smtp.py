@@ -13,7 +13,6 @@ from email.message import EmailMessage
 from provisioner.probe.session import (
     BOGUS_PASSWORD,
     BOGUS_USER,
-    TIMEOUT,
     ProbeFailed,
     Target,
     closing,
@@ -37,7 +36,7 @@ def _smtp(target: Target, service: str) -> Iterator[smtplib.SMTP]:
     if service == "smtps":
         client = _SMTPSNamed(target, port)
     else:
-        client = smtplib.SMTP(target.address, port, local_hostname=HELO, timeout=TIMEOUT)
+        client = smtplib.SMTP(target.address, port, local_hostname=HELO, timeout=target.timeout)
     with closing(client, client.quit, client.close, (smtplib.SMTPException, OSError)):
         yield client
 
@@ -47,7 +46,7 @@ class _SMTPSNamed(smtplib.SMTP_SSL):
 
     def __init__(self, target: Target, port: int) -> None:
         self._sni = target.hostname
-        super().__init__(target.address, port, local_hostname=HELO, timeout=TIMEOUT, context=target.context)
+        super().__init__(target.address, port, local_hostname=HELO, timeout=target.timeout, context=target.context)
 
     def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
         raw = socket.create_connection((host, port), timeout)

@@ -1,9 +1,10 @@
 """Smarthost providers: where to relay, what SPF include they need, what their users' clients need.
 
-Data, not code: one frozen dataclass per provider. The values come from each provider's own
-help pages (SMTP relay / "use with another mail client" / SPF set-up pages) as published in
-2024-2025; the ones marked `# check` were not confirmed against a primary source while writing
-this table and should be re-checked when a user reports a problem.
+Data, not code: one frozen dataclass per provider. The submission server of a mailbox provider
+(Gmail, Outlook.com, Yahoo...) comes from the provider table (providers.toml, see table.py),
+which cites its sources; the relay-only services' values come from their own help pages as
+published in 2024-2025; the ones marked `# check` were not confirmed against a primary source
+while writing this table and should be re-checked when a user reports a problem.
 
 Postfix reaches every provider with SASL over TLS: `starttls` is submission on 587 with
 STARTTLS (smtp_tls_security_level = encrypt), `implicit` is TLS from the first byte on 465
@@ -15,30 +16,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from provisioner.providers import table
+
 TlsMode = Literal["starttls", "implicit"]
 TLS_MODES: tuple[str, ...] = ("starttls", "implicit")
 DEFAULT_PORTS: dict[str, int] = {"starttls": 587, "implicit": 465}
 SES_DEFAULT_REGION = "us-east-1"
-
-
-@dataclass(frozen=True)
-class Server:
-    """One client-facing service: host, port and how TLS starts."""
-
-    host: str
-    port: int
-    tls: Literal["ssl", "starttls"]
-
-
-@dataclass(frozen=True)
-class ClientSettings:
-    """What a mail client needs for a mailbox at a provider (`mailprov settings`)."""
-
-    imap: Server
-    smtp: Server
-    pop3: Server | None = None  # iCloud has no POP3
-    username_hint: str = "your full email address"
-    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -51,8 +34,7 @@ class Preset:
     spf_include: str  # the domain after include:
     username_hint: str
     password_hint: str
-    mail_domains: tuple[str, ...] = ()  # the provider's own mailbox domains (for settings)
-    client: ClientSettings | None = None
+    provider: str | None = None  # the mailbox provider of providers.toml it relays through
     regions: tuple[str, ...] = ()  # non-empty: --region is meaningful
     default_region: str | None = None
 
@@ -65,62 +47,38 @@ class Preset:
         return self.host.format(region=chosen)
 
 
+def _mailbox(name: str, title: str, provider: str, tls: TlsMode, *, spf: str, user: str,
+             login_with: str) -> Preset:
+    """A preset that relays through a mailbox provider: its submission server comes from the
+    provider table (providers.toml), so host and port are written once."""
+    server = table.get(provider).submission("ssl" if tls == "implicit" else "starttls")
+    if server is None:
+        raise table.TableError(f"{table.FILE}: {provider}: no {tls} submission server for relay preset {name}")
+    return Preset(name, title, server.host, server.port, tls, spf, user, login_with, provider)
+
+
 _GOOGLE_LOGIN_HINT = "an app password (with 2-step verification on), not the account password"
 
-_GOOGLE_CLIENT = ClientSettings(
-    imap=Server("imap.gmail.com", 993, "ssl"),
-    smtp=Server("smtp.gmail.com", 465, "ssl"),
-    pop3=Server("pop.gmail.com", 995, "ssl"),
-    note="IMAP must be enabled in Gmail's settings; use an app password",
-)
-_MICROSOFT_CLIENT = ClientSettings(
-    imap=Server("outlook.office365.com", 993, "ssl"),
-    smtp=Server("smtp-mail.outlook.com", 587, "starttls"),
-    pop3=Server("outlook.office365.com", 995, "ssl"),
-    note="Outlook.com allows basic-auth IMAP/POP only for some accounts; OAuth2 clients work",
-)
-_ZOHO_CLIENT = ClientSettings(
-    imap=Server("imap.zoho.com", 993, "ssl"),
-    smtp=Server("smtp.zoho.com", 465, "ssl"),
-    pop3=Server("pop.zoho.com", 995, "ssl"),
-    note="accounts in Zoho's EU data centre use imap.zoho.eu / smtp.zoho.eu / pop.zoho.eu",
-)
-
 PRESETS: dict[str, Preset] = {p.name: p for p in (
-    Preset("gmail", "Gmail", "smtp.gmail.com", 587, "starttls", "_spf.google.com",
-           "your Gmail address", _GOOGLE_LOGIN_HINT, ("gmail.com", "googlemail.com"), _GOOGLE_CLIENT),
-    Preset("google-workspace", "Google Workspace", "smtp.gmail.com", 587, "starttls", "_spf.google.com",
-           "your Workspace address", _GOOGLE_LOGIN_HINT),
-    Preset("outlook", "Outlook.com", "smtp-mail.outlook.com", 587, "starttls", "spf.protection.outlook.com",
-           "your Outlook.com address", "the account password or an app password",
-           ("outlook.com", "hotmail.com", "live.com", "msn.com"), _MICROSOFT_CLIENT),
-    Preset("microsoft365", "Microsoft 365", "smtp.office365.com", 587, "starttls", "spf.protection.outlook.com",
-           "the licensed mailbox address (SMTP AUTH enabled for it)", "its password or an app password"),
-    Preset("yahoo", "Yahoo Mail", "smtp.mail.yahoo.com", 465, "implicit", "_spf.mail.yahoo.com",  # check: SPF
-           "your Yahoo address", "an app password", ("yahoo.com", "ymail.com", "rocketmail.com"),
-           ClientSettings(imap=Server("imap.mail.yahoo.com", 993, "ssl"),
-                          smtp=Server("smtp.mail.yahoo.com", 465, "ssl"),
-                          pop3=Server("pop.mail.yahoo.com", 995, "ssl"),
-                          note="use an app password (Account security > Generate app password)")),
-    Preset("icloud", "iCloud Mail", "smtp.mail.me.com", 587, "starttls", "icloud.com",
-           "your iCloud address", "an app-specific password", ("icloud.com", "me.com", "mac.com"),
-           ClientSettings(imap=Server("imap.mail.me.com", 993, "ssl"),
-                          smtp=Server("smtp.mail.me.com", 587, "starttls"),
-                          username_hint="the name before @ of your iCloud address (some clients: the whole address)",
-                          note="use an app-specific password; iCloud has no POP3")),
-    Preset("zoho", "Zoho Mail", "smtp.zoho.com", 465, "implicit", "zoho.com",
-           "your Zoho address", "the account or an application-specific password",
-           ("zoho.com", "zohomail.com"), _ZOHO_CLIENT),
-    Preset("zoho-eu", "Zoho Mail (EU data centre)", "smtp.zoho.eu", 465, "implicit", "zoho.eu",
-           "your Zoho address", "the account or an application-specific password", ("zohomail.eu",),
-           ClientSettings(imap=Server("imap.zoho.eu", 993, "ssl"), smtp=Server("smtp.zoho.eu", 465, "ssl"),
-                          pop3=Server("pop.zoho.eu", 995, "ssl"))),
-    Preset("fastmail", "Fastmail", "smtp.fastmail.com", 465, "implicit", "spf.messagingengine.com",
-           "your Fastmail address", "an app password", ("fastmail.com", "fastmail.fm"),
-           ClientSettings(imap=Server("imap.fastmail.com", 993, "ssl"),
-                          smtp=Server("smtp.fastmail.com", 465, "ssl"),
-                          pop3=Server("pop.fastmail.com", 995, "ssl"),
-                          note="use an app password (Settings > Privacy & Security)")),
+    _mailbox("gmail", "Gmail", "gmail", "starttls", spf="_spf.google.com", user="your Gmail address",
+             login_with=_GOOGLE_LOGIN_HINT),
+    _mailbox("google-workspace", "Google Workspace", "gmail", "starttls", spf="_spf.google.com",
+             user="your Workspace address", login_with=_GOOGLE_LOGIN_HINT),
+    _mailbox("outlook", "Outlook.com", "outlook", "starttls", spf="spf.protection.outlook.com",
+             user="your Outlook.com address", login_with="the account password or an app password"),
+    _mailbox("microsoft365", "Microsoft 365", "microsoft365", "starttls", spf="spf.protection.outlook.com",
+             user="the licensed mailbox address (SMTP AUTH enabled for it)",
+             login_with="its password or an app password"),
+    _mailbox("yahoo", "Yahoo Mail", "yahoo", "implicit", spf="_spf.mail.yahoo.com",  # check: SPF
+             user="your Yahoo address", login_with="an app password"),
+    _mailbox("icloud", "iCloud Mail", "icloud", "starttls", spf="icloud.com",
+             user="your iCloud address", login_with="an app-specific password"),
+    _mailbox("zoho", "Zoho Mail", "zoho", "implicit", spf="zoho.com",
+             user="your Zoho address", login_with="the account or an application-specific password"),
+    _mailbox("zoho-eu", "Zoho Mail (EU data centre)", "zoho-eu", "implicit", spf="zoho.eu",
+             user="your Zoho address", login_with="the account or an application-specific password"),
+    _mailbox("fastmail", "Fastmail", "fastmail", "implicit", spf="spf.messagingengine.com",
+             user="your Fastmail address", login_with="an app password"),
     Preset("turbosmtp", "turboSMTP", "pro.turbo-smtp.com", 587, "starttls", "_spf.turbo-smtp.com",  # check: SPF
            "your turboSMTP login (consumer key)", "its password (consumer secret)"),
     Preset("ses", "Amazon SES", "email-smtp.{region}.amazonaws.com", 587, "starttls", "amazonses.com",
@@ -171,10 +129,11 @@ def spf_include(provider: str | None, host: str) -> str | None:
     return f"include:{preset.spf_include}" if preset else None
 
 
-def client_settings_for(domain: str) -> tuple[Preset, ClientSettings] | None:
-    """The provider and client settings for a mailbox at `domain` (gmail.com, outlook.com...)."""
-    domain = domain.lower().rstrip(".")
-    for preset in PRESETS.values():
-        if preset.client is not None and domain in preset.mail_domains:
-            return preset, preset.client
-    return None
+def client_settings_for(domain: str) -> tuple[Preset, table.Provider] | None:
+    """The relay preset and the provider table entry for a mailbox at ``domain`` (gmail.com...),
+    when the provider has a relay preset."""
+    provider = table.for_domain(domain)
+    if provider is None:
+        return None
+    preset = next((p for p in PRESETS.values() if p.provider == provider.id), None)
+    return (preset, provider) if preset else None

@@ -32,11 +32,12 @@ import yaml
 from provisioner.inventory.model import Host, Inventory
 from provisioner.inventory.parse import ENCRYPTED, GROUP, RELEASE_VAR
 from provisioner.inventory.ports import ADDRESS_VAR, PORTS_VAR
+from provisioner.inventory.releases import RELEASES
 from provisioner.inventory.store import read_raw
 from provisioner.inventory.vault import VAULT_FILE_NAME
 from provisioner.problems import UsageError
 from provisioner.sandbox import container
-from provisioner.sandbox.container import CONTAINER_PORTS, RELEASES
+from provisioner.sandbox.container import CONTAINER_PORTS
 
 PORT_BASE = 16000
 PORTS_PER_HOST = 100

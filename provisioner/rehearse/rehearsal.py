@@ -3,7 +3,7 @@
 One container per inventory host (:mod:`provisioner.rehearse.overlay` plans
 them and writes the private inventory copy), on the host's Debian release,
 with its real mail hostname. site.yml is deployed through
-:func:`provisioner.runner.run.run_playbook` with the inventory's own vault
+:func:`provisioner.runner.run.execute` with the inventory's own vault
 password file, then every host is probed like `mailprov check` does, with
 the inventory's probe account. The containers and the private folder are
 removed at the end, also on failure, Ctrl-C or SIGTERM, unless ``keep``.
@@ -30,14 +30,7 @@ from provisioner.probe import checks as probe
 from provisioner.rehearse.overlay import CONNECTION_FILE, NAME_PREFIX, Stand, plan, write_overlay
 from provisioner.runner.options import AnsibleOptions, PlaybookRun
 from provisioner.runner.progress import Failure, HostCounts
-from provisioner.runner.run import (
-    EventSink,
-    RunResult,
-    ansible_env,
-    count_tasks,
-    playbook_path,
-    run_playbook,
-)
+from provisioner.runner.run import EventSink, RunResult, execute, playbook_path
 from provisioner.sandbox import container
 
 Step = Callable[[str], None]
@@ -150,9 +143,7 @@ def deploy(
         limit=limit, extra_vars=(f"@{workdir / CONNECTION_FILE}",), verbosity=verbosity, vault_password_file=vault
     )
     playbook = bundle / "playbooks" / "site.yml" if bundle is not None else playbook_path("site.yml")
-    run = PlaybookRun(playbook, overlay, options)
-    total = count_tasks(run, ansible_env(bundle))
-    return run_playbook(run, on_event=on_event, total_tasks=total, bundle=bundle)
+    return execute(PlaybookRun(playbook, overlay, options, bundle), on_event)
 
 
 def check_hosts(overlay: Path, outcomes: Sequence[HostOutcome], creds: Credentials | None, step: Step) -> None:

@@ -1,23 +1,17 @@
 """The Ansible options every mailprov command that runs Ansible shares.
 
-Defined once (kolla's ``add_ansible_args``): a click decorator adds them and
-folds them into one :class:`AnsibleOptions` value, which turns into an argv
-list (for display and golden tests) and into ansible-runner keyword
-arguments. Nothing here runs Ansible.
+Defined once (kolla's ``add_ansible_args``): one :class:`AnsibleOptions` value,
+which turns into an argv list (for display and golden tests) and into
+ansible-runner keyword arguments. The click options that fill it live in
+``provisioner.cli.ansible_options``. Nothing here runs Ansible.
 """
 
 from __future__ import annotations
 
-import functools
 import shlex
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
-
-import click
-
-F = TypeVar("F", bound=Callable[..., Any])
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -29,7 +23,7 @@ class AnsibleOptions:
     check: bool = False
     diff: bool = False
     # Each item is passed to `-e` as is: `@/abs/file.yml`, `key=value` or JSON.
-    # (`@relative` is made absolute at parse time, see :func:`resolve_extra_vars`.)
+    # (`@relative` is made absolute at parse time, see ``provisioner.cli.ansible_options``.)
     extra_vars: tuple[str, ...] = ()
     verbosity: int = 0
     vault_password_file: Path | None = None
@@ -57,11 +51,17 @@ class AnsibleOptions:
 
 @dataclass(frozen=True)
 class PlaybookRun:
-    """One ansible-playbook invocation: playbook + inventory + options."""
+    """One ansible-playbook invocation: playbook + inventory + options.
+
+    ``bundle``: a folder with another release's roles/ and ansible.cfg that the
+    run uses instead of ours (`rehearse --upgrade-from`); it changes the
+    environment, not the argv.
+    """
 
     playbook: Path
     inventory: Path
     options: AnsibleOptions = field(default_factory=AnsibleOptions)
+    bundle: Path | None = None
 
     def argv(self) -> list[str]:
         """The equivalent command line, as a list (shown with -v, tested golden)."""
@@ -87,77 +87,3 @@ class PlaybookRun:
         if flags:
             kwargs["cmdline"] = shlex.join(flags)
         return kwargs
-
-
-def _split_tags(values: tuple[str, ...]) -> tuple[str, ...]:
-    """`-t a,b -t c` -> ("a", "b", "c"), order kept, duplicates dropped."""
-    tags = [t.strip() for v in values for t in v.split(",") if t.strip()]
-    return tuple(dict.fromkeys(tags))
-
-
-def resolve_extra_vars(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> tuple[str, ...]:
-    """Click callback: `-e @FILE` with FILE made absolute; other items unchanged.
-
-    ansible-runner starts ansible-playbook inside its private data dir, where
-    a relative `@extra.yml` would be looked up. A missing file is a usage
-    error here (exit 2), before anything runs.
-    """
-    return tuple(_absolute_file(item) if item.startswith("@") else item for item in values)
-
-
-def _absolute_file(item: str) -> str:
-    path = Path(item[1:]).expanduser()
-    if not path.is_file():
-        raise click.BadParameter(f"{item[1:]}: no such file")
-    return "@" + str(path.resolve())
-
-
-def ansible_options(func: F) -> F:
-    """Add the shared Ansible options to a click command.
-
-    The command receives them as one keyword argument, ``ansible``
-    (an :class:`AnsibleOptions`). The inventory option (``-i``) is the
-    CLI-wide one from ``provisioner.cli.common``; the vault password file is
-    resolved later from the inventory (see ``provisioner.runner.run``).
-    """
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        kwargs["ansible"] = AnsibleOptions(
-            limit=kwargs.pop("limit") or None,
-            tags=_split_tags(kwargs.pop("tags")),
-            check=kwargs.pop("check"),
-            diff=kwargs.pop("diff"),
-            extra_vars=tuple(kwargs.pop("extra_vars")),
-            verbosity=kwargs.pop("verbose"),
-        )
-        return func(*args, **kwargs)
-
-    decorators = [
-        click.option(
-            "-l", "--limit", metavar="PATTERN", help="Only these hosts (Ansible host pattern)."
-        ),
-        click.option(
-            "-t",
-            "--tags",
-            multiple=True,
-            metavar="TAGS",
-            help="Only tasks with these tags (comma-separated; repeatable).",
-        ),
-        click.option("--check", is_flag=True, help="Show what would change; change nothing."),
-        click.option("--diff", is_flag=True, help="Show file and account differences."),
-        click.option(
-            "-e",
-            "--extra-vars",
-            "extra_vars",
-            multiple=True,
-            callback=resolve_extra_vars,
-            metavar="@FILE|K=V",
-            help="Extra variables, as for ansible-playbook (prefer @FILE for secrets).",
-        ),
-        click.option("-v", "--verbose", count=True, help="More Ansible output (repeat: -vvv)."),
-    ]
-    result: Callable[..., Any] = wrapper
-    for decorate in reversed(decorators):
-        result = decorate(result)
-    return result  # type: ignore[return-value]

@@ -1,5 +1,9 @@
 """Run playbooks through ansible-runner, with live progress and a clean report.
 
+Every command that runs Ansible (deploy, apply accounts, rehearse, the DKIM key fetch) makes
+one call, :func:`execute`; the other functions here are its steps.
+
+- Nothing touches a host before the inventory validates.
 - ``suppress_env_files=True`` and a fresh private data dir (0700, removed after
   the run unless ``keep_artifacts``): ansible-runner's artifacts hold every
   event's output, diffs included, so they never outlive the run by accident.
@@ -20,12 +24,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from provisioner.inventory.store import load_inventory
 from provisioner.inventory.vault import find_vault_password_file
 from provisioner.resources import resource_path
 from provisioner.runner.options import PlaybookRun
 from provisioner.runner.progress import Progress
 
 EventSink = Callable[[dict[str, Any], Progress], None]
+RunStart = Callable[[PlaybookRun], None]
 
 
 @dataclass
@@ -68,10 +74,43 @@ def ansible_env(bundle: Path | None = None) -> dict[str, str]:
     return env
 
 
+def execute(
+    run: PlaybookRun,
+    on_event: EventSink | None = None,
+    *,
+    on_start: RunStart | None = None,
+    count: bool = True,
+    keep_artifacts: bool = False,
+) -> RunResult:
+    """The one call into Ansible: validate, complete the run, count its tasks, run it.
+
+    In this order, so that a mistake stops the command before any host is touched:
+
+    1. the inventory must validate (:class:`provisioner.problems.InventoryInvalid` otherwise);
+    2. the inventory's vault password file joins the options, unless the run names one
+       (:class:`provisioner.inventory.vault.VaultFileError` when it is unsafe);
+    3. ``on_start`` sees the run as it will go (the CLI prints its argv with -v);
+    4. the tasks are counted for a progress bar: one extra ``ansible-playbook --list-tasks``,
+       which ``count=False`` skips for runs nobody watches;
+    5. the run, each event applied to the progress model, then passed to ``on_event``.
+
+    Returns Ansible's rc with the progress model; see :func:`run_playbook` for the data dir.
+    """
+    load_inventory(run.inventory)  # problems name the files as the caller spelled the folder
+    # ansible-runner starts ansible-playbook in its private data dir: a relative path would miss.
+    run = with_vault(replace(run, inventory=run.inventory.resolve()))
+    if on_start is not None:
+        on_start(run)
+    total = count_tasks(run, ansible_env(run.bundle)) if count else None
+    return run_playbook(run, on_event=on_event, keep_artifacts=keep_artifacts, total_tasks=total)
+
+
 def with_vault(run: PlaybookRun) -> PlaybookRun:
     """``run`` with the inventory's vault password file added, if it has one."""
+    if run.options.vault_password_file is not None:
+        return run  # named by the caller (rehearse: the real inventory's, not its copy's)
     vault = find_vault_password_file(run.inventory)
-    if vault is None or run.options.vault_password_file is not None:
+    if vault is None:
         return run
     return replace(run, options=replace(run.options, vault_password_file=vault))
 
@@ -110,12 +149,11 @@ def run_playbook(
     on_event: EventSink | None = None,
     keep_artifacts: bool = False,
     total_tasks: int | None = None,
-    bundle: Path | None = None,
 ) -> RunResult:
     """Run ``run`` and return Ansible's rc with the progress model.
 
     ``on_event`` is called after each event has been applied to the model
-    (the CLI uses it to refresh the live display). ``bundle``: see :func:`ansible_env`.
+    (the CLI uses it to refresh the live display).
     """
     # Heavy import: only commands that run Ansible pay for it.
     import ansible_runner  # noqa: PLC0415
@@ -135,7 +173,7 @@ def run_playbook(
             suppress_env_files=True,
             quiet=True,
             event_handler=handler,
-            envvars=ansible_env(bundle),
+            envvars=ansible_env(run.bundle),
             **run.runner_kwargs(),
         )
         rc = int(result.rc) if result.rc is not None else 1

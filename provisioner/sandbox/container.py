@@ -17,7 +17,6 @@ from pathlib import Path
 from provisioner.inventory.ports import PUBLIC_PORTS
 from provisioner.resources import resource_path
 
-RELEASES = ("trixie", "bookworm")
 # The container's limits must fit the host's hard limits (see harness notes).
 PODMAN_RUN_OPTS = [
     "--runtime=runc",

@@ -1,9 +1,16 @@
 """The local sandbox: a Debian container that behaves like a real server.
 
 systemd + sshd in a rootful podman container from the locally built image
-``localhost/mailprov-debian:RELEASE``; Ansible reaches it over SSH with a key
-generated for it; every mail port is published on 127.0.0.1 (trixie:
-14000 + port, bookworm: 15000 + port; 4190 -> x4190 - 4000).
+``localhost/mailprov-debian:RELEASE``, named ``mailprov-sandbox-RELEASE``;
+Ansible reaches it over SSH with a key generated for it; every mail port is
+published on 127.0.0.1 (trixie: 14000 + port, bookworm: 15000 + port;
+4190 -> x4190 - 4000).
+
+Those are the demo's (`make demo`). A second sandbox beside it (the e2e tests,
+the benchmark) takes its own container name, ports and state folder from
+``$MAILPROV_SANDBOX_NAME``, ``$MAILPROV_SANDBOX_PORT_BASE`` and
+``$MAILPROV_SANDBOX_DIR`` (see :func:`environment`), so it never touches the
+demo, nor depends on whether the demo is up.
 
 State lives in ``$MAILPROV_SANDBOX_DIR`` (default ``./.sandbox``, git-ignored),
 one folder per release:
@@ -22,35 +29,47 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from provisioner.inventory.ports import ADDRESS_VAR, PORTS_VAR, PUBLIC_PORTS
 from provisioner.inventory.probe_account import create as create_probe_account
+from provisioner.inventory.releases import RELEASES
 from provisioner.inventory.scaffold import InitRequest, write_new_inventory
 from provisioner.sandbox import container
-from provisioner.sandbox.container import PODMAN_RUN_OPTS, READY_TIMEOUT, RELEASES
+from provisioner.sandbox.container import PODMAN_RUN_OPTS, READY_TIMEOUT
 from provisioner.sandbox.container import ContainerError as SandboxError
 
 __all__ = ["PODMAN_RUN_OPTS", "READY_TIMEOUT", "RELEASES", "Sandbox", "SandboxError", "down", "up"]
 
-PORT_BASE = {"trixie": 14000, "bookworm": 15000}
+DEMO_NAME_PREFIX = "mailprov-sandbox"  # the demo's container: mailprov-sandbox-RELEASE
+DEMO_PORT_BASE = 14000
+RELEASE_PORT_STEP = 1000  # each release its own thousand ports: trixie 14xxx, bookworm 15xxx
 MAIL_HOSTNAME = "mail.sandbox.test"
 DEMO_DOMAIN = "demo.test"
 DEMO_USER = f"postmaster@{DEMO_DOMAIN}"  # made by `init`, password shown once
 PROBE_USER = f"probe@{DEMO_DOMAIN}"
 STATE_ENV = "MAILPROV_SANDBOX_DIR"
+NAME_ENV = "MAILPROV_SANDBOX_NAME"
+PORT_BASE_ENV = "MAILPROV_SANDBOX_PORT_BASE"
+# A prefix podman accepts as a container name, short enough to read in `podman ps`.
+NAME_PREFIX_FORMAT = re.compile(r"[a-z0-9][a-z0-9_.-]{0,39}")
+# Every release's ports above the privileged ones and below Linux's ephemeral range (32768).
+PORT_BASES = range(1024, 32768 - RELEASE_PORT_STEP * len(RELEASES) + 1)
 
 
 @dataclass(frozen=True)
 class Sandbox:
     release: str
     state_root: Path
+    name_prefix: str = DEMO_NAME_PREFIX
+    port_base: int = DEMO_PORT_BASE
 
     @property
     def name(self) -> str:
-        return f"mailprov-sandbox-{self.release}"
+        return f"{self.name_prefix}-{self.release}"
 
     @property
     def image(self) -> str:
@@ -74,7 +93,7 @@ class Sandbox:
 
     def ports(self) -> dict[str, int]:
         """Service -> published port on 127.0.0.1 (ssh included)."""
-        base = PORT_BASE[self.release]
+        base = self.port_base + RELEASE_PORT_STEP * RELEASES.index(self.release)
         return {
             service: base + (port if port < 1000 else port - 4000)
             for service, port in {"ssh": 22, **PUBLIC_PORTS}.items()
@@ -89,11 +108,40 @@ class Sandbox:
         )
 
 
-def sandbox_for(release: str, state_root: Path | None = None) -> Sandbox:
+def sandbox_for(
+    release: str, state_root: Path | None = None, *, name_prefix: str | None = None, port_base: int | None = None
+) -> Sandbox:
+    """The sandbox of ``release``; what is not given comes from the environment, else the demo's."""
     if release not in RELEASES:
         raise SandboxError(f"unknown release {release!r} (one of {', '.join(RELEASES)})")
     root = state_root or Path(os.environ.get(STATE_ENV) or ".sandbox")
-    return Sandbox(release, root.resolve())
+    prefix = name_prefix or os.environ.get(NAME_ENV) or DEMO_NAME_PREFIX
+    if not NAME_PREFIX_FORMAT.fullmatch(prefix):
+        raise SandboxError(
+            f"{NAME_ENV}={prefix!r}: not a container name (lowercase letters, digits, '.', '_', '-')"
+        )
+    base = port_base if port_base is not None else _port_base_from_env()
+    if base not in PORT_BASES:
+        raise SandboxError(
+            f"{PORT_BASE_ENV}={base}: wants a number from {PORT_BASES.start} to {PORT_BASES.stop - 1} "
+            "(every release's ports then stay below Linux's ephemeral ports, 32768)"
+        )
+    return Sandbox(release, root.resolve(), prefix, base)
+
+
+def _port_base_from_env() -> int:
+    value = os.environ.get(PORT_BASE_ENV)
+    if not value:
+        return DEMO_PORT_BASE
+    try:
+        return int(value)
+    except ValueError:
+        raise SandboxError(f"{PORT_BASE_ENV}={value!r}: not a number") from None
+
+
+def environment(state_root: Path, name_prefix: str, port_base: int) -> dict[str, str]:
+    """The variables that give `mailprov sandbox` (and its inventory) a sandbox apart from the demo."""
+    return {STATE_ENV: str(state_root), NAME_ENV: name_prefix, PORT_BASE_ENV: str(port_base)}
 
 
 # -- podman ---------------------------------------------------------------

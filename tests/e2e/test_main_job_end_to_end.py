@@ -3,8 +3,9 @@
 sandbox up -> deploy -> check -> deploy again (zero changes) -> user add +
 deploy --tags accounts -> the new user logs in over IMAP -> sandbox down.
 
-Needs root, podman and the local image (built on demand). Uses its own state
-folder; refuses to touch a sandbox container that already exists.
+Needs root, podman and the local image (built on demand). Uses its own
+container name, ports and state folder (sandbox_support), never the demo's;
+refuses to touch an e2e sandbox container that already exists.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sandbox_support import e2e_environ, e2e_sandbox
 
 from provisioner.sandbox import server as sandbox
 
@@ -45,11 +47,11 @@ def ok(result: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     state = tmp_path_factory.mktemp("sandbox")
-    box = sandbox.sandbox_for(RELEASE, state)
+    box = e2e_sandbox(RELEASE, state)
     if sandbox.container_state(box) is not None:
-        pytest.fail(f"{box.name} already exists; run `mailprov sandbox down --release {RELEASE}` first")
-    environ = {**os.environ, sandbox.STATE_ENV: str(state)}
-    environ.pop("MAILPROV_VAULT_PASSWORD_FILE", None)
+        pytest.fail(f"{box.name} exists, left by an earlier e2e run (or one running now); "
+                    f"remove it with: podman rm -f {box.name}")
+    environ = e2e_environ(state)
     try:
         yield environ
     finally:
@@ -76,9 +78,11 @@ def test_main_job(env: dict[str, str]) -> None:
     match = re.search(r"password: (\S+)", up.stdout)
     assert match, up.stdout
     demo_password = match.group(1)
-    box = sandbox.sandbox_for(RELEASE, Path(env[sandbox.STATE_ENV]))
+    box = e2e_sandbox(RELEASE, Path(env[sandbox.STATE_ENV]))
     inv = str(box.inventory)
-    assert "127.0.0.1:" in ok(mailprov(env, "sandbox", "status", "--release", RELEASE)).stdout
+    status = ok(mailprov(env, "sandbox", "status", "--release", RELEASE)).stdout
+    # The CLI took the e2e container and ports from the environment, not the demo's.
+    assert box.name in up.stdout and f"127.0.0.1:{box.ports()['smtp']}" in status
 
     first = summary(ok(mailprov(env, "deploy", "-i", inv, "--json")))
     assert first["ok"] and first["changed"] > 0

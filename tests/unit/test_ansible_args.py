@@ -9,7 +9,8 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from provisioner.runner.options import AnsibleOptions, PlaybookRun, ansible_options
+from provisioner.cli.ansible_options import ansible_options
+from provisioner.runner.options import AnsibleOptions, PlaybookRun
 
 PLAYBOOK = Path("/pb/site.yml")
 INVENTORY = Path("/inv")

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from click.testing import Result
 
-from provisioner.cli import operate
 from provisioner.probe import checks as probe
 from provisioner.probe.session import need_creds
+from provisioner.runner import run as runner_run
 from provisioner.runner.options import PlaybookRun
 from provisioner.runner.progress import Progress
 from provisioner.runner.run import RunResult
@@ -34,8 +34,9 @@ def runs(monkeypatch: pytest.MonkeyPatch) -> list[PlaybookRun]:
         )
         return RunResult(rc=4, progress=progress)
 
-    monkeypatch.setattr(operate, "run_playbook", fake_run)
-    monkeypatch.setattr(operate, "count_tasks", lambda *_: None)
+    # Only Ansible itself is faked: validation and the vault lookup of runner.execute stay real.
+    monkeypatch.setattr(runner_run, "run_playbook", fake_run)
+    monkeypatch.setattr(runner_run, "count_tasks", lambda *_: None)
     monkeypatch.delenv("MAILPROV_VAULT_PASSWORD_FILE", raising=False)
     return seen
 

@@ -50,7 +50,7 @@ def converges(*, old_fails: str | None = None, again_changes: int = 0) -> Any:
     calls: list[dict[str, Any]] = []
 
     def behaviour(run: Any, **kwargs: Any) -> RunResult:
-        calls.append({"playbook": run.playbook, "bundle": kwargs.get("bundle"), "limit": run.options.limit})
+        calls.append({"playbook": run.playbook, "bundle": run.bundle, "limit": run.options.limit})
         progress = Progress()
         phase = len(calls)
         for host in run.options.limit.split(","):

@@ -11,9 +11,12 @@ from typing import Any
 import pytest
 
 from provisioner.inventory.vault import VAULT_ENV, VaultFileError, find_vault_password_file
+from provisioner.problems import InventoryInvalid
+from provisioner.runner import run as runner_run
 from provisioner.runner.options import AnsibleOptions, PlaybookRun
 from provisioner.runner.run import (
     ansible_env,
+    execute,
     run_playbook,
     with_vault,
 )
@@ -125,3 +128,70 @@ def test_host_key_checking_stays_on_through_ansible_runner(tmp_path: Path) -> No
                           envvars=ansible_env(), suppress_env_files=True)
     config.prepare()
     assert config.env["ANSIBLE_HOST_KEY_CHECKING"] == "True"
+
+
+# --- execute: the one call every command makes -------------------------------------------------
+
+@pytest.fixture
+def counted(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, str]]:
+    """Stub the task count (an extra ansible-playbook): record the environment it was given."""
+    envs: list[dict[str, str]] = []
+
+    def count(run: PlaybookRun, env: dict[str, str]) -> int:
+        envs.append(env)
+        return 7
+
+    monkeypatch.setattr(runner_run, "count_tasks", count)
+    return envs
+
+
+def test_execute_validates_before_anything_runs(
+    inventory: Path, accounts_file: Path, fake_runner: list[dict[str, Any]], counted: list[dict[str, str]]
+) -> None:
+    accounts_file.write_text(accounts_file.read_text().replace("quota: 2G", "quota: lots"))
+    with pytest.raises(InventoryInvalid):
+        execute(PlaybookRun(Path("/pb/site.yml"), inventory))
+    assert fake_runner == [] and counted == []
+
+
+def test_execute_completes_the_run_then_counts_then_runs(
+    inventory: Path, monkeypatch: pytest.MonkeyPatch, fake_runner: list[dict[str, Any]],
+    counted: list[dict[str, str]],
+) -> None:
+    monkeypatch.delenv(VAULT_ENV, raising=False)
+    monkeypatch.chdir(inventory.parent)
+    secret = inventory / ".vault-password"
+    secret.write_text("x\n")
+    secret.chmod(0o600)
+    started: list[PlaybookRun] = []
+    result = execute(PlaybookRun(Path("/pb/site.yml"), Path(inventory.name)), on_start=started.append)
+    [run] = started
+    assert run.inventory == inventory.resolve()  # absolute: ansible-runner works in its own dir
+    assert run.options.vault_password_file == secret.resolve()
+    assert result.rc == 2 and result.progress.tasks_total == 7
+    assert fake_runner[0]["inventory"] == str(inventory.resolve())
+    assert "--vault-password-file" in fake_runner[0]["cmdline"]
+
+
+def test_execute_unsafe_vault_file_runs_nothing(
+    inventory: Path, monkeypatch: pytest.MonkeyPatch, fake_runner: list[dict[str, Any]]
+) -> None:
+    monkeypatch.delenv(VAULT_ENV, raising=False)
+    secret = inventory / ".vault-password"
+    secret.write_text("x\n")
+    secret.chmod(0o644)
+    with pytest.raises(VaultFileError):
+        execute(PlaybookRun(Path("/pb/site.yml"), inventory))
+    assert fake_runner == []
+
+
+def test_execute_without_count_and_with_a_bundle(
+    inventory: Path, tmp_path: Path, fake_runner: list[dict[str, Any]], counted: list[dict[str, str]]
+) -> None:
+    bundle = tmp_path / "bundle"
+    (bundle / "roles").mkdir(parents=True)
+    result = execute(PlaybookRun(bundle / "site.yml", inventory, bundle=bundle), count=False)
+    assert counted == [] and result.progress.tasks_total is None
+    assert fake_runner[0]["envvars"]["ANSIBLE_ROLES_PATH"] == str(bundle / "roles")
+    execute(PlaybookRun(bundle / "site.yml", inventory, bundle=bundle))
+    assert counted[0]["ANSIBLE_ROLES_PATH"] == str(bundle / "roles")  # counted with the same roles

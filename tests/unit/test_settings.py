@@ -155,7 +155,9 @@ def test_cli_text_and_json(cli: Callable[..., Result]) -> None:
 
 
 def test_cli_unknown_domain_exit_2(cli: Callable[..., Result]) -> None:
-    assert cli("settings", "a@nowhere.example").exit_code == 2
+    result = cli("settings", "a@nowhere.example", "--offline")
+    assert result.exit_code == 2
+    assert "without --offline mailprov looks it up" in result.output
 
 
 def test_cli_not_a_mailbox_exit_2(cli: Callable[..., Result]) -> None:
@@ -163,3 +165,24 @@ def test_cli_not_a_mailbox_exit_2(cli: Callable[..., Result]) -> None:
     assert result.exit_code == 2
     assert "nobody@example.org is not a mailbox" in result.output
     assert "Username" not in result.output
+
+
+def test_cli_known_provider_needs_no_inventory(tmp_path: Path) -> None:
+    """"What is my mail server?" for aol.com works before any inventory exists."""
+    from click.testing import CliRunner
+
+    from provisioner.cli import main
+
+    result = CliRunner().invoke(main, ["settings", "z@aol.com", "--offline", "-i", str(tmp_path / "none")])
+    assert result.exit_code == 0, result.output
+    assert "imap.aol.com" in result.output and "smtp.aol.com" in result.output
+
+
+def test_cli_broken_inventory_is_still_an_error(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from provisioner.cli import main
+
+    (tmp_path / "hosts.yml").write_text("all: [\n")
+    result = CliRunner().invoke(main, ["settings", "z@aol.com", "--offline", "-i", str(tmp_path)])
+    assert result.exit_code == 2

@@ -22,7 +22,8 @@ def test_wheel_installs_into_a_clean_venv_and_runs_from_any_directory(tmp_path: 
     names = subprocess.run([sys.executable, "-m", "zipfile", "-l", str(wheel)], check=True,
                            capture_output=True, text=True).stdout
     for shipped in ("provisioner/_data/roles/", "provisioner/_data/playbooks/site.yml",
-                    "provisioner/_data/inventories/sample/hosts.yml", "provisioner/_data/ansible.cfg"):
+                    "provisioner/_data/inventories/sample/hosts.yml", "provisioner/_data/ansible.cfg",
+                    "provisioner/providers/providers.toml"):
         assert shipped in names, shipped
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=True)
