@@ -213,3 +213,12 @@ def test_non_ascii_mailbox(server: Server, eai_mailbox: dict[str, subprocess.Com
         imap.logout()
     with _submission_utf8(server, EAI_USER, EAI_PASSWORD):
         pass
+
+
+def test_outbound_tls_is_dane_with_dnssec_lookups(server: Server) -> None:
+    """Direct delivery: DANE where TLSA records are signed, opportunistic TLS elsewhere."""
+    settings = dict(
+        line.split(" = ", 1)
+        for line in server.host.check_output("postconf smtp_tls_security_level smtp_dns_support_level").splitlines()
+    )
+    assert settings == {"smtp_tls_security_level": "dane", "smtp_dns_support_level": "dnssec"}
