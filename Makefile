@@ -56,6 +56,7 @@ e2e: venv images
 	pytest -q -m e2e --durations=0
 
 bench: venv images
+	python bench/bench_edits.py
 	python bench/bench_deploy.py
 
 clean:

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from provisioner.cli.common import inventory_option, load_or_exit, print_json, read_password
+from provisioner.inventory import account_import
 from provisioner.inventory import accounts as edits
 from provisioner.inventory.listing import alias_rows, mailbox_rows
 from provisioner.inventory.passwords import hash_password, normalize_imported_hash
@@ -132,6 +133,16 @@ def user_remove(inventory_dir: Path, address: str) -> None:
     with edit_accounts(inventory_dir) as domains:
         removed = edits.remove_mailbox(domains, address)
     click.echo(f"Removed mailbox {removed}; {APPLY_HINT}")
+
+
+@user.command("import")
+@inventory_option
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+def user_import(inventory_dir: Path, file: Path) -> None:
+    """Add every mailbox of FILE (CSV or JSON: address, hash or password, quota): all or none."""
+    load_or_exit(inventory_dir)  # a broken inventory is reported before hashing anything
+    added = account_import.import_file(inventory_dir, file)
+    click.echo(f"Added {len(added)} mailbox{'es' if len(added) != 1 else ''} from {file}; {APPLY_HINT}")
 
 
 @user.command("list")

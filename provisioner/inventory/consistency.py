@@ -92,7 +92,7 @@ def _check_loops(
 # Debian releases whose mail path cannot deliver SMTPUTF8 mail (Dovecot 2.3's LMTP has no
 # SMTPUTF8, so the postfix role turns it off): no non-ASCII local parts there. The roles
 # refuse them on such a host too (mail_accounts), whatever the inventory says.
-NO_EAI_RELEASES = {"bookworm": "Debian 12 (bookworm): Dovecot 2.3's LMTP cannot take SMTPUTF8 mail"}
+NO_EAI_RELEASES = {"bookworm": "Debian 12 (bookworm) cannot deliver it (Dovecot 2.3's LMTP has no SMTPUTF8)"}
 
 
 def check_release(file: str, hosts: Iterable[Host], domains: Iterable[Domain], out: Collector) -> None:
@@ -109,5 +109,5 @@ def check_release(file: str, hosts: Iterable[Host], domains: Iterable[Domain], o
         addresses += [(t, f"{base}.catch_all") for t in d.catch_all]
         for address, where in addresses:
             if not address.rpartition("@")[0].isascii():
-                out.add(file, where, f"{address} has a non-ASCII local part, which {NO_EAI_RELEASES[blocked[0]]}",
+                out.add(file, where, f"{address} has a non-ASCII local part: {NO_EAI_RELEASES[blocked[0]]}",
                         "use an ASCII address, or move the host to Debian 13 (mailprov_release: trixie)")

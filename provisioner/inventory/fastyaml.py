@@ -13,6 +13,7 @@ round trip) recurses over values, so it only ever sees documents that passed the
 
 from __future__ import annotations
 
+import functools
 from typing import Any, cast
 
 import yaml
@@ -96,42 +97,59 @@ def check(root: yaml.Node) -> None:
     """TooComplex when the document is nested too deep, refers to itself or expands too much.
 
     One iterative pass over the distinct nodes (post-order, memoised), so the check itself
-    never recurses and costs the same however far the aliases would expand.
+    never recurses and costs the same however far the aliases would expand. Scalars (most of
+    the nodes) are counted where they stand, never pushed.
     """
-    size: dict[int, int] = {}  # values in the expanded subtree, capped
+    size: dict[int, int] = {}  # values in the expanded subtree of each collection, capped
     depth: dict[int, int] = {}
     cap = MAX_ALIAS_EXPANSION * 1000
     stack: list[tuple[yaml.Node, bool]] = [(root, False)]
     open_nodes: set[int] = set()
+    scalars: set[int] = set()
     while stack:
         node, done = stack.pop()
+        key = id(node)
         if done:
-            kids = children(node)
-            size[id(node)] = min(cap, 1 + sum(size[id(k)] for k in kids))
-            depth[id(node)] = 1 + max((depth[id(k)] for k in kids), default=0)
-            open_nodes.discard(id(node))
-            if depth[id(node)] > MAX_DEPTH:
+            total, deepest = 1, 0
+            for kid in children(node):
+                if isinstance(kid, yaml.ScalarNode):
+                    total += 1
+                    deepest = deepest or 1
+                else:
+                    total += size[id(kid)]
+                    deepest = max(deepest, depth[id(kid)])
+            size[key], depth[key] = min(cap, total), 1 + deepest
+            open_nodes.discard(key)
+            if depth[key] > MAX_DEPTH:
                 raise TooComplex(f"values nested more than {MAX_DEPTH} levels deep", node.start_mark)
             continue
-        if id(node) in size:
+        if key in size:
             continue
-        open_nodes.add(id(node))
+        if isinstance(node, yaml.ScalarNode):  # only the root can be pushed as a scalar
+            size[key], depth[key] = 1, 1
+            continue
+        open_nodes.add(key)
         stack.append((node, True))
         for kid in children(node):
-            if id(kid) in open_nodes:
+            if isinstance(kid, yaml.ScalarNode):
+                scalars.add(id(kid))
+            elif id(kid) in open_nodes:
                 raise TooComplex("an alias refers to the value that contains it", kid.start_mark)
-            if id(kid) not in size:
+            elif id(kid) not in size:
                 stack.append((kid, False))
         if len(open_nodes) > MAX_DEPTH + 1:
             raise TooComplex(f"values nested more than {MAX_DEPTH} levels deep", node.start_mark)
-    if size[id(root)] - len(size) > MAX_ALIAS_EXPANSION:
+    if size[id(root)] - len(size) - len(scalars) > MAX_ALIAS_EXPANSION:
         first = shared_nodes(root)
         raise TooComplex(f"aliases expand to more than {MAX_ALIAS_EXPANSION} extra values",
                          first[0].start_mark if first else root.start_mark)
 
 
-def compose(text: str) -> yaml.Node | None:
-    """The checked node graph of a one-document text (node positions for the patcher)."""
+@functools.lru_cache(maxsize=4)
+def _composed(text: str) -> yaml.Node | None:
+    """Composed and checked once per text: an edit reads the accounts file for its values,
+    then the patcher needs the same file's node positions (a second parse of ten thousand
+    mailboxes is a second). Nodes are never changed after composing, so sharing is safe."""
     loader = Loader(text)
     try:
         node = loader.get_single_node()
@@ -142,14 +160,23 @@ def compose(text: str) -> yaml.Node | None:
     return cast(yaml.Node | None, node)
 
 
+def forget() -> None:
+    """Drop the composed texts (a benchmark measuring a cold read calls this)."""
+    _composed.cache_clear()
+
+
+def compose(text: str) -> yaml.Node | None:
+    """The checked node graph of a one-document text (node positions for the patcher)."""
+    return _composed(text)
+
+
 def load(text: str) -> Any:
     """The values of a one-document text, once its nodes passed `check`."""
-    loader = Loader(text)
+    node = _composed(text)
+    if node is None:
+        return None
+    loader = Loader("")
     try:
-        node = loader.get_single_node()
-        if node is None:
-            return None
-        check(node)
         return loader.construct_document(node)
     except ValueError as err:  # e.g. an integer of more digits than Python converts
         raise TooComplex(f"a value Python cannot read: {str(err)[:80]}", None) from None

@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from provisioner.inventory import fastyaml, yamlpatch
+from provisioner.inventory.account_index import indexed
 from provisioner.inventory.consistency import check_accounts, check_release
 from provisioner.inventory.model import Inventory
 from provisioner.inventory.parse import ACCOUNTS_KEY, ENCRYPTED, GROUP, RawInventory, merged_group_vars, parse_hosts
@@ -192,7 +193,8 @@ def edit_accounts(root: Path) -> Iterator[list[Any]]:
         document = copy.deepcopy(old) if isinstance(old, dict) else {}
         if document.get(ACCOUNTS_KEY) is None:
             document[ACCOUNTS_KEY] = []
-        yield document[ACCOUNTS_KEY]
+        with indexed(document[ACCOUNTS_KEY]):
+            yield document[ACCOUNTS_KEY]
         build(replace(raw, group_files={**raw.group_files, str(path): document}))
         rewrite_file(path, old, document)
 
