@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from provisioner.inventory.model import Domain
+from provisioner.inventory.model import Domain, Host
 from provisioner.inventory.names import domain_of
-from provisioner.inventory.parse import ACCOUNTS_KEY
+from provisioner.inventory.parse import ACCOUNTS_KEY, RELEASE_VAR
 from provisioner.inventory.reader import Collector
 
 
@@ -87,3 +87,27 @@ def _check_loops(
 
     for source in alias_targets:
         visit(source, [])
+
+
+# Debian releases whose mail path cannot deliver SMTPUTF8 mail (Dovecot 2.3's LMTP has no
+# SMTPUTF8, so the postfix role turns it off): no non-ASCII local parts there. The roles
+# refuse them on such a host too (mail_accounts), whatever the inventory says.
+NO_EAI_RELEASES = {"bookworm": "Debian 12 (bookworm) cannot deliver it (Dovecot 2.3's LMTP has no SMTPUTF8)"}
+
+
+def check_release(file: str, hosts: Iterable[Host], domains: Iterable[Domain], out: Collector) -> None:
+    """Non-ASCII local parts only where every host's release can deliver them."""
+    blocked = sorted({str(h.vars.get(RELEASE_VAR)) for h in hosts} & NO_EAI_RELEASES.keys())
+    if not blocked:
+        return
+    for d in domains:
+        base = f"{ACCOUNTS_KEY}[{d.name}]"
+        addresses = [(m.address, f"{base}.mailboxes[{m.address}]") for m in d.mailboxes]
+        addresses += [(extra, f"{base}.mailboxes[{m.address}].aliases") for m in d.mailboxes for extra in m.aliases]
+        addresses += [(a.source, f"{base}.aliases[{a.source}]") for a in d.aliases]
+        addresses += [(t, f"{base}.aliases[{a.source}].targets") for a in d.aliases for t in a.targets]
+        addresses += [(t, f"{base}.catch_all") for t in d.catch_all]
+        for address, where in addresses:
+            if not address.rpartition("@")[0].isascii():
+                out.add(file, where, f"{address} has a non-ASCII local part: {NO_EAI_RELEASES[blocked[0]]}",
+                        "use an ASCII address, or move the host to Debian 13 (mailprov_release: trixie)")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 
 import idna
@@ -57,16 +58,24 @@ def normalize_domain(raw: str) -> str:
     return ascii_name
 
 
+def _eai_letter(char: str) -> bool:
+    """A non-ASCII character allowed in a local part (RFC 6531): letters, marks, digits."""
+    return not char.isascii() and unicodedata.category(char)[0] in "LMN"
+
+
 def normalize_address(raw: str) -> str:
-    """Lower-case `local@a-label-domain` form of a mail address, or InvalidName."""
+    """Lower-case `local@a-label-domain` form of a mail address, or InvalidName.
+
+    A local part may hold non-ASCII letters (RFC 6531), stored NFC-normalised; whether the
+    servers can deliver them is a rule of the whole inventory (consistency.check_release)."""
     text = raw.strip()
     local, at, domain = text.rpartition("@")
     if not at or not local:
         raise InvalidName(f"{shown(raw)} is not a mail address like user@example.org")
-    local = local.lower()
-    if len(local) > _MAX_LOCAL:
-        raise InvalidName(f"{shown(raw)} has more than {_MAX_LOCAL} characters before the @")
-    if not _LOCAL_PART.fullmatch(local):
+    local = unicodedata.normalize("NFC", unicodedata.normalize("NFC", local).lower())
+    if len(local.encode()) > _MAX_LOCAL:
+        raise InvalidName(f"{shown(raw)} has more than {_MAX_LOCAL} bytes before the @")
+    if not _LOCAL_PART.fullmatch("".join("a" if _eai_letter(char) else char for char in local)):
         raise InvalidName(f"{shown(raw)} has an invalid part before the @: {_why_local(local)}")
     return f"{local}@{normalize_domain(domain)}"
 
@@ -77,8 +86,8 @@ def _why_local(local: str) -> str:
             return f"{char!r} {_UNSAFE[char]}"
         if not char.isprintable() or char.isspace():
             return f"{char!r} is a space or control character"
-        if not char.isascii():
-            return f"{char!r} is not ASCII (mailboxes use ASCII names; international domains are fine)"
+        if not char.isascii() and not _eai_letter(char):
+            return f"{char!r} is not a letter or digit (non-ASCII names may use letters, marks and digits)"
     if local.startswith((".", "-", "+", "=")):
         return (f"it starts with {local[0]!r} (a hidden folder, an option to server tools, "
                 "or an empty name before the + of a subaddress)")

@@ -24,7 +24,7 @@ import yaml
 
 from provisioner.inventory import fastyaml, yamlpatch
 from provisioner.inventory.account_index import indexed
-from provisioner.inventory.consistency import check_accounts
+from provisioner.inventory.consistency import check_accounts, check_release
 from provisioner.inventory.model import Inventory
 from provisioner.inventory.parse import ACCOUNTS_KEY, ENCRYPTED, GROUP, RawInventory, merged_group_vars, parse_hosts
 from provisioner.inventory.parse_accounts import parse_domains
@@ -141,6 +141,7 @@ def build(raw: RawInventory) -> Inventory:
     domains = parse_domains(accounts_file, accounts, out)
     if domains is not None:
         check_accounts(accounts_file, domains, out)
+        check_release(accounts_file, hosts, domains, out)
     if out.problems or settings is None or domains is None:
         raise InventoryInvalid(out.problems)
     return Inventory(raw.root, hosts, settings, domains)

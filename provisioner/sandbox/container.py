@@ -27,9 +27,11 @@ PODMAN_RUN_OPTS = [
 ]
 READY_TIMEOUT = 60.0
 # Throwaway containers (sandbox, rehearsal) stay off the Internet: rspamd's own
-# lookups (SPF, DKIM keys, DNSBLs, maps.rspamd.com, fuzzy servers) go to a
-# loopback port nothing answers on, so they fail at once instead of reaching out.
+# lookups (SPF, DKIM keys, DNSBLs, maps.rspamd.com, fuzzy servers) go to the
+# local unbound in offline mode, which answers every name at once from local
+# data (NXDOMAIN) and never asks upstream.
 OFFLINE_VARS: Mapping[str, object] = {
+    "resolver_offline": True,
     "rspamd_dns_nameservers": ["127.0.0.1:53"],
     "rspamd_disabled_modules": ["fuzzy_check"],
 }

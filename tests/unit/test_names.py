@@ -35,3 +35,18 @@ def test_addresses_are_lowercased_with_idna_domains() -> None:
 def test_invalid_addresses_are_refused(raw: str) -> None:
     with pytest.raises(InvalidName):
         normalize_address(raw)
+
+
+def test_non_ascii_local_parts_are_stored_nfc_lowercase() -> None:
+    """RFC 6531 local parts: letters, marks and digits beyond ASCII; NFC whatever was typed."""
+    decomposed = "Jo\u0308rg@Bücher.Example"  # o + combining diaeresis
+    assert normalize_address(decomposed) == "j\u00f6rg@xn--bcher-kva.example"
+    assert normalize_address("ÖSTERREICH.müller@example.org") == "österreich.müller@example.org"
+    assert normalize_address("用户@example.org") == "用户@example.org"
+
+
+@pytest.mark.parametrize("raw", ["jö rg@example.org", "a\u00a0b@example.org", "a\u200bb@example.org",
+                                 "☃@example.org", "ö" * 33 + "@example.org"])
+def test_non_ascii_local_parts_need_letters_and_fit_64_octets(raw: str) -> None:
+    with pytest.raises(InvalidName):
+        normalize_address(raw)

@@ -135,3 +135,23 @@ def test_ten_thousand_mailboxes_are_fast() -> None:
     elapsed = time.perf_counter() - start
     assert len(tables["users"].splitlines()) == 10_000
     print(f"10,000 mailboxes: {elapsed:.3f} s")  # a figure, not a timed assertion
+
+
+def test_idn_domain_served_in_both_forms() -> None:
+    """An IDN domain (stored as A-label) also answers to its U-label: RCPT, sender, login."""
+    domains = [
+        {
+            "name": "xn--bcher-kva.test",
+            "alias_domains": ["xn--mller-kva.test"],
+            "mailboxes": [{"address": "idn@xn--bcher-kva.test", "password": "{X}y", "quota": "1G"}],
+        }
+    ]
+    tables = accounts.account_tables(domains, "q=")
+    assert accounts.u_label("xn--bcher-kva.test") == "bücher.test"
+    assert set(tables["virtual_alias_domains"].split("\n")) >= {"bücher.test OK", "müller.test OK"}
+    assert _entries(tables["virtual_aliases"])["idn@bücher.test"] == "idn@xn--bcher-kva.test"
+    assert _entries(tables["virtual_aliases"])["idn@müller.test"] == "idn@xn--bcher-kva.test"
+    assert _entries(tables["sender_logins"])["idn@bücher.test"] == "idn@xn--bcher-kva.test"
+    assert "idn@bücher.test:{X}y::::::user=idn@xn--bcher-kva.test q=1G" in tables["users"].splitlines()
+    assert "xn--bcher-kva.test OK" in tables["virtual_mailbox_domains"]
+    assert "bücher" not in tables["virtual_mailbox_domains"]

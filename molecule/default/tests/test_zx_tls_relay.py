@@ -194,7 +194,7 @@ def test_relay_for_some_sender_domains_with_implicit_tls(runs: dict[str, Any]) -
     get = _postconf(host)
     nexthop = "[127.0.0.1]:2465"
     assert get("relayhost") == ""
-    assert get("smtp_tls_security_level") == "may"  # direct delivery stays opportunistic
+    assert get("smtp_tls_security_level") == "dane"  # direct delivery: DANE, else opportunistic
     assert get("smtp_sender_dependent_authentication") == "yes"
     assert get("sender_dependent_relayhost_maps") == "hash:/etc/postfix/relay_senders"
     assert get("smtp_tls_policy_maps") == "hash:/etc/postfix/relay_tls_policy"

@@ -24,6 +24,27 @@ def _list(value: Any) -> list[Any]:
     return list(value)
 
 
+def u_label(domain: str) -> str:
+    """The Unicode form of an A-label domain (`xn--bcher-kva.test` -> `bücher.test`);
+    ASCII-only domains come back unchanged. Punycode decoding only: the CLI stored
+    the A-label after full IDNA validation."""
+    return ".".join(
+        label[4:].encode("ascii").decode("punycode") if label.startswith("xn--") else label
+        for label in domain.split(".")
+    )
+
+
+def _with_u_labels(domains: Iterable[Domain]) -> list[Domain]:
+    """Each IDN domain's U-label form (and that of its IDN alias domains) served as one more
+    alias domain, so RCPT, sender checks and logins work with both forms of the name."""
+    result = []
+    for domain in domains:
+        names = [domain["name"], *_list(domain.get("alias_domains"))]
+        extra = [u_label(name) for name in names if u_label(name) != name]
+        result.append({**domain, "alias_domains": _list(domain.get("alias_domains")) + extra} if extra else domain)
+    return result
+
+
 def _rename(address: str, domain: str) -> str:
     """The same local part in another domain."""
     return address.rsplit("@", 1)[0] + "@" + domain
@@ -152,25 +173,47 @@ def sender_logins(domains: Iterable[Domain]) -> str:
 
 
 def passwd_file(domains: Iterable[Domain], quota_field: str) -> str:
-    """user:password:uid:gid:gecos:home:shell:extra (uid/gid/home from dovecot.conf)."""
+    """user:password:uid:gid:gecos:home:shell:extra (uid/gid/home from dovecot.conf).
+
+    A mailbox in an IDN domain gets a second line for its U-label name, which logs
+    in to the same mailbox: `user=` renames it to the stored A-label form."""
     lines = []
     for domain in domains:
         for mailbox in _list(domain.get("mailboxes")):
+            address = mailbox["address"]
             quota = mailbox.get("quota")
             extra = f"{quota_field}{quota}" if quota else ""
-            lines.append(f"{mailbox['address']}:{mailbox['password']}::::::{extra}")
+            lines.append(f"{address}:{mailbox['password']}::::::{extra}")
+            unicode_name = _rename(address, u_label(address.rsplit("@", 1)[-1]))
+            if unicode_name != address:
+                renamed = f"user={address} {extra}".rstrip()
+                lines.append(f"{unicode_name}:{mailbox['password']}::::::{renamed}")
     return _lines(lines)
+
+
+def non_ascii_addresses(domains: Iterable[Domain]) -> list[str]:
+    """Addresses with a non-ASCII local part (they need SMTPUTF8 all the way to the mailbox)."""
+    found = []
+    for domain in domains:
+        addresses = list(_list(domain.get("catch_all")))
+        for mailbox in _list(domain.get("mailboxes")):
+            addresses += [mailbox["address"], *_list(mailbox.get("aliases"))]
+        for alias in _list(domain.get("aliases")):
+            addresses += [alias["source"], *_list(alias.get("targets"))]
+        found += [address for address in addresses if not address.rsplit("@", 1)[0].isascii()]
+    return sorted(set(found))
 
 
 def account_tables(domains: Iterable[Domain], quota_field: str) -> dict[str, str]:
     """Every table at once: the inventory data is converted only once."""
     domains = list(domains)
+    served = _with_u_labels(domains)
     return {
         "virtual_mailbox_domains": virtual_mailbox_domains(domains),
-        "virtual_alias_domains": virtual_alias_domains(domains),
+        "virtual_alias_domains": virtual_alias_domains(served),
         "virtual_mailboxes": virtual_mailboxes(domains),
-        "virtual_aliases": virtual_aliases(domains),
-        "sender_logins": sender_logins(domains),
+        "virtual_aliases": virtual_aliases(served),
+        "sender_logins": sender_logins(served),
         "users": passwd_file(domains, quota_field),
     }
 
@@ -216,6 +259,7 @@ class FilterModule:
     def filters(self) -> dict[str, Any]:
         return {
             "mailprov_account_tables": account_tables,
+            "mailprov_non_ascii_addresses": non_ascii_addresses,
             "mailprov_virtual_mailbox_domains": virtual_mailbox_domains,
             "mailprov_virtual_alias_domains": virtual_alias_domains,
             "mailprov_virtual_mailboxes": virtual_mailboxes,
