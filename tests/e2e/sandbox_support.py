@@ -11,9 +11,10 @@ from pathlib import Path
 
 from provisioner.sandbox import server as sandbox
 
-E2E_NAME_PREFIX = "mailprov-e2e-sandbox"
+# Both can be moved (MAILPROV_E2E_PREFIX, MAILPROV_E2E_PORT_BASE) so two checkouts run side by side.
+E2E_NAME_PREFIX = os.environ.get("MAILPROV_E2E_PREFIX", "mailprov-e2e-sandbox")
 # Clear of the demo (14xxx, 15xxx), molecule (12xxx, 13xxx, 17xxx) and rehearsals (16000-25999).
-E2E_PORT_BASE = 26000
+E2E_PORT_BASE = int(os.environ.get("MAILPROV_E2E_PORT_BASE", "26000"))
 
 
 def e2e_sandbox(release: str, state: Path) -> sandbox.Sandbox:

@@ -37,7 +37,17 @@ from mail_clients import (  # noqa: E402
 
 __all__ = ["HOSTNAME", "LOCALHOST", "PASSWORDS", "TIMEOUT", "ManageSieve", "Server", "make_message", "token"]
 
-PORT_BASE = {"trixie": 12000, "bookworm": 13000}
+# molecule.yml moves names and ports with the same variables (two checkouts side by side).
+PREFIX = os.environ.get("MAILPROV_MOLECULE_PREFIX", "mailprov-molecule")
+PORT_BASE = {
+    "trixie": int(os.environ.get("MAILPROV_TRIXIE_PORTS", "12")) * 1000,
+    "bookworm": int(os.environ.get("MAILPROV_BOOKWORM_PORTS", "13")) * 1000,
+}
+
+
+def container(release: str) -> str:
+    """The podman name of the scenario's container for a release."""
+    return f"{PREFIX}-{release}"
 
 
 def _inventory() -> str:
@@ -77,7 +87,7 @@ def play_recap(output: str) -> dict[str, dict[str, int]]:
 
 
 def _server(release: str) -> Server:
-    return connect(f"mailprov-molecule-{release}", release, PORT_BASE[release])
+    return connect(container(release), release, PORT_BASE[release])
 
 
 # Module scope: each test module runs on both releases before the next one

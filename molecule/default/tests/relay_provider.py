@@ -7,10 +7,11 @@ before anything is accepted; accepted mail lands in one Maildir, read back with 
 
 from __future__ import annotations
 
+import os
 import subprocess
 import time
 
-NAME = "mailprov-molecule-relay"
+NAME = os.environ.get("MAILPROV_MOLECULE_PREFIX", "mailprov-molecule") + "-relay"
 PORT = 2465
 MAILDIR = "/var/mail/sink/sink/new"
 _IMAGE = "localhost/mailprov-debian:trixie"

@@ -34,13 +34,14 @@ from conftest import (
     PORT_BASE,
     TIMEOUT,
     _inventory,
+    container,
     make_message,
     play_recap,
     playbook,
     token,
 )
 
-CONTAINERS = {release: f"mailprov-molecule-{release}" for release in PORT_BASE}
+CONTAINERS = {release: container(release) for release in PORT_BASE}
 DOMAINS = ["example.test", "other.test"]
 NAMES = [HOSTNAME] + [f"{prefix}.{d}" for d in DOMAINS for prefix in ("mta-sts", "autoconfig")]
 UNRESOLVABLE = "unresolvable.example.test"

@@ -35,6 +35,7 @@ from conftest import (
     Server,
     _inventory,
     _server,
+    container,
     dkim_dnsfunc,
     mailprov_dns,
     make_message,
@@ -43,8 +44,8 @@ from conftest import (
     token,
 )
 
-TRIXIE = "mailprov-molecule-trixie"
-BOOKWORM = "mailprov-molecule-bookworm"
+TRIXIE = container("trixie")
+BOOKWORM = container("bookworm")
 RELAY_USER = "relay-user@example.test"
 RELAY_PASSWORD = "relay-Secret-1"  # a test value; must never show in the output
 # Tests never send mail anywhere: the relay transports stay deferred too.
@@ -288,8 +289,8 @@ def test_restore_inventory_state(runs: dict[str, Any]) -> None:
     issuer = host.check_output(f"openssl x509 -in /etc/mailprov/tls/{HOSTNAME}.crt -noout -issuer")
     assert subject.split("=", 1)[1] == issuer.split("=", 1)[1]  # self-signed
     assert _served_cert("trixie", 993) == _der(pem)
-    for container in (TRIXIE, BOOKWORM):
-        relay_host = _host(container)
+    for name in (TRIXIE, BOOKWORM):
+        relay_host = _host(name)
         assert relay_host.check_output("postconf -h relayhost") == ""
         assert not relay_host.file("/etc/postfix/sasl_passwd").exists
         assert not relay_host.file("/etc/postfix/relay_senders").exists

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import testinfra
 import yaml
-from conftest import PORT_BASE, SCENARIO, Server, play_recap, playbook
+from conftest import PORT_BASE, SCENARIO, Server, container, play_recap, playbook
 
 NEW_USER = "erin@other.test"
 NEW_DOMAIN = "new.test"
@@ -27,7 +27,7 @@ NEW_HASH = (
 
 
 def _reloads(release: str) -> int:
-    host = testinfra.get_host(f"podman://mailprov-molecule-{release}")
+    host = testinfra.get_host(f"podman://{container(release)}")
     log = host.run("journalctl --no-pager -o cat SYSLOG_IDENTIFIER=postfix/master SYSLOG_IDENTIFIER=dovecot").stdout
     return sum("reload" in line.lower() for line in log.splitlines())
 

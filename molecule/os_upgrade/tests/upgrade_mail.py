@@ -23,8 +23,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
 from mail_clients import PASSWORDS, ManageSieve, Server, connect, make_message, token
 
-CONTAINER = "mailprov-molecule-osupgrade"
-PORT_BASE = 17000
+# molecule.yml moves the name and ports with the same variables (two checkouts side by side).
+CONTAINER = os.environ.get("MAILPROV_MOLECULE_PREFIX", "mailprov-molecule") + "-osupgrade"
+PORT_BASE = int(os.environ.get("MAILPROV_OSUPGRADE_PORTS", "17")) * 1000
 # (recipient as sent, mailboxes that must hold it, how it is sent)
 SEEDS = [
     ("alice@example.test", ["alice@example.test"], 25),
