@@ -21,3 +21,13 @@ def mta_sts_policy(inventory: Inventory) -> str:
 def mta_sts_id(policy: str) -> str:
     """The `_mta-sts` TXT id: a hash of the policy text (changes exactly when the policy does)."""
     return hashlib.sha256(policy.encode("utf-8")).hexdigest()[:32]
+
+
+# Where roles/web serves each hosted domain's Apple configuration profile (no password in it;
+# the device asks for the address, the username and the password). A unit test pins the nginx
+# template's location to this path.
+APPLE_PROFILE_PATH = "/mail.mobileconfig"
+
+
+def apple_profile_url(domain: str) -> str:
+    return f"https://autoconfig.{domain.lower()}{APPLE_PROFILE_PATH}"

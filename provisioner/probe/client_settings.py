@@ -8,8 +8,6 @@ with ElementTree / plistlib (proper escaping, no string templates).
 from __future__ import annotations
 
 import json
-import plistlib
-import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
@@ -17,15 +15,14 @@ from typing import TYPE_CHECKING
 from provisioner.inventory.logins import NoLogin, hosting_domain, login_for, split
 from provisioner.inventory.model import Inventory
 from provisioner.inventory.ports import PUBLIC_PORTS, host_ports, probe_address
+from provisioner.inventory.web import apple_profile_url
+from provisioner.probe.apple_profile import as_mobileconfig
 from provisioner.providers import table
 
 if TYPE_CHECKING:
     from provisioner.probe.discover import Network
 
 FORMATS = ("text", "json", "autoconfig", "mobileconfig")
-# Namespace for deterministic payload UUIDs: the same address always yields
-# the same profile, so re-generating it does not create a second account.
-_UUID_NS = uuid.UUID("0d5c3a3e-6f0e-4c1b-9a53-6d61696c7072")
 
 
 class UnknownDomain(ValueError):
@@ -102,6 +99,8 @@ def client_settings(inventory: Inventory | None, address: str, network: Network 
         domain=login.domain.name,
         incoming=(server("imap", "imaps", "SSL"), server("pop3", "pop3s", "SSL")),
         outgoing=(server("smtp", "smtps", "SSL"), server("smtp", "submission", "STARTTLS")),
+        notes=(f"Apple devices: open {apple_profile_url(login.domain.name)} to install these settings "
+               "(no password in it; the device asks for the address, username and password)",),
     )
 
 
@@ -221,48 +220,3 @@ def as_autoconfig(settings: ClientSettings) -> str:
             ET.SubElement(el, "authentication").text = "password-cleartext"
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
-
-
-def as_mobileconfig(settings: ClientSettings) -> str:
-    """An Apple configuration profile with one IMAP account (no password in it)."""
-    imap = next((s for s in settings.incoming if s.protocol == "imap"), None)
-    if imap is None or not settings.outgoing:
-        raise ValueError(f"{settings.domain}: an Apple profile needs an IMAP and an SMTP server, and this answer "
-                         "lacks one (use --format text)")
-    smtp = next((s for s in settings.outgoing if s.security == "SSL"), settings.outgoing[0])
-    account_uuid = str(uuid.uuid5(_UUID_NS, "account:" + settings.address)).upper()
-    profile_uuid = str(uuid.uuid5(_UUID_NS, "profile:" + settings.address)).upper()
-    reverse = ".".join(reversed(settings.domain.split(".")))
-    account = {
-        "EmailAccountDescription": settings.address,
-        "EmailAccountName": settings.address,
-        "EmailAccountType": "EmailTypeIMAP",
-        "EmailAddress": settings.address,
-        "IncomingMailServerAuthentication": "EmailAuthPassword",
-        "IncomingMailServerHostName": imap.hostname,
-        "IncomingMailServerPortNumber": imap.port,
-        "IncomingMailServerUseSSL": True,
-        "IncomingMailServerUsername": imap.username,
-        "OutgoingMailServerAuthentication": "EmailAuthPassword",
-        "OutgoingMailServerHostName": smtp.hostname,
-        "OutgoingMailServerPortNumber": smtp.port,
-        "OutgoingMailServerUseSSL": True,
-        "OutgoingMailServerUsername": smtp.username,
-        "OutgoingPasswordSameAsIncomingPassword": True,
-        "PayloadDescription": f"Mail account {settings.address}",
-        "PayloadDisplayName": settings.address,
-        "PayloadIdentifier": f"{reverse}.mailprov.account.{account_uuid}",
-        "PayloadType": "com.apple.mail.managed",
-        "PayloadUUID": account_uuid,
-        "PayloadVersion": 1,
-    }
-    profile = {
-        "PayloadContent": [account],
-        "PayloadDisplayName": f"Mail ({settings.address})",
-        "PayloadIdentifier": f"{reverse}.mailprov.{profile_uuid}",
-        "PayloadRemovalDisallowed": False,
-        "PayloadType": "Configuration",
-        "PayloadUUID": profile_uuid,
-        "PayloadVersion": 1,
-    }
-    return plistlib.dumps(profile, sort_keys=True).decode("utf-8")

@@ -1,16 +1,17 @@
 """`mailprov check`: the web face (roles/web) from outside: HTTPS on 443 with the certificate
 the mail ports serve, the MTA-STS policy `mailprov dns` publishes the id of, and the Thunderbird
-autoconfig document naming this server and its ports. Requests go to the host's probe address
+autoconfig document and the Apple profile naming this server and its ports. Requests go to the host's probe address
 and published https port; the name asked for travels in SNI and Host, as a browser's would."""
 
 from __future__ import annotations
 
+import plistlib
 import socket
 import xml.etree.ElementTree as ET
 
 from provisioner.inventory.model import Inventory
 from provisioner.inventory.ports import PUBLIC_PORTS
-from provisioner.inventory.web import mta_sts_id, mta_sts_policy
+from provisioner.inventory.web import APPLE_PROFILE_PATH, mta_sts_id, mta_sts_policy
 from provisioner.probe.session import TIMEOUT, ProbeFailed, Target, tls_info, tls_verdict
 
 _MAX_BODY = 1024 * 1024
@@ -102,4 +103,26 @@ def autoconfig(target: Target, inventory: Inventory) -> str:
                  for el in provider if el.tag in ("incomingServer", "outgoingServer")}
         if found != want:
             raise ProbeFailed(f"{name} names {sorted(found)}, expected {sorted(want)}")
-    return f"{len(inventory.domains)} domain(s): {hostname} imaps/pop3s/smtps/submission"
+        apple_profile(target, name, hostname)
+    return f"{len(inventory.domains)} domain(s): {hostname} imaps/pop3s/smtps/submission, Apple profile"
+
+
+def apple_profile(target: Target, name: str, hostname: str) -> None:
+    """https://autoconfig.DOMAIN/mail.mobileconfig: a profile Safari installs (its content type),
+    naming this server with IMAP 993 and SMTP 465, and no password."""
+    url = f"https://{name}{APPLE_PROFILE_PATH}"
+    status, content_type, body = https_get(target, name, APPLE_PROFILE_PATH)
+    if status != 200:
+        raise ProbeFailed(f"{url} answered {status}")
+    if content_type.split(";")[0].strip().lower() != "application/x-apple-aspen-config":
+        raise ProbeFailed(f"{url} is {content_type or 'untyped'}, not application/x-apple-aspen-config")
+    try:
+        [account] = plistlib.loads(body)["PayloadContent"]
+    except (plistlib.InvalidFileException, ValueError, KeyError, TypeError) as exc:
+        raise ProbeFailed(f"{url} is not a profile with one account: {exc}") from None
+    found = {(str(account.get(f"{way}MailServerHostName", "")).lower(), account.get(f"{way}MailServerPortNumber"))
+             for way in ("Incoming", "Outgoing")}
+    if found != {(hostname, PUBLIC_PORTS["imaps"]), (hostname, PUBLIC_PORTS["smtps"])}:
+        raise ProbeFailed(f"{url} names {sorted(found, key=str)}, expected {hostname} ports 993 and 465")
+    if {"IncomingPassword", "OutgoingPassword"} & set(account):
+        raise ProbeFailed(f"{url} carries a password: deploy again")

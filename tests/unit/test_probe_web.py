@@ -1,10 +1,12 @@
 """`mailprov check`'s web probes against a local HTTPS server (no network beyond 127.0.0.1):
 the MTA-STS policy must be the one `mailprov dns` publishes the id of, the autoconfig
-document must name the mail host and the standard ports, 443 must serve TLS 1.2+."""
+document and the Apple profile must name the mail host and the standard ports, 443 must serve
+TLS 1.2+."""
 
 from __future__ import annotations
 
 import http.server
+import plistlib
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,6 +20,7 @@ from provisioner.inventory.model import Inventory
 from provisioner.inventory.ports import PUBLIC_PORTS
 from provisioner.inventory.store import load_inventory
 from provisioner.inventory.web import mta_sts_id, mta_sts_policy
+from provisioner.probe.apple_profile import domain_profile
 from provisioner.probe.session import ProbeFailed, Target
 from provisioner.probe.web import autoconfig, https_banner, mta_sts
 
@@ -69,6 +72,8 @@ def _documents(inventory: Inventory, policy: str) -> dict[tuple[str, str], tuple
         xml = _template("config-v1.1.xml.j2", web_domain=domain.name, web_hostname=HOSTNAME,
                         web_client_ports=_defaults("web")["web_client_ports"])
         docs[(f"autoconfig.{domain.name}", "/mail/config-v1.1.xml")] = ("application/xml", xml.encode())
+        docs[(f"autoconfig.{domain.name}", "/mail.mobileconfig")] = (
+            "application/x-apple-aspen-config", domain_profile(inventory, domain.name).encode())
     return docs
 
 
@@ -90,4 +95,25 @@ def test_a_stale_policy_names_both_ids(loaded: Inventory, tmp_path: Path) -> Non
 
 def test_a_missing_autoconfig_document_fails(loaded: Inventory, tmp_path: Path) -> None:
     with serve(tmp_path, {}) as port, pytest.raises(ProbeFailed, match="answered 404"):
+        autoconfig(_target(port), loaded)
+
+
+@pytest.mark.parametrize(("content_type", "body", "why"), [
+    ("application/octet-stream", None, "not application/x-apple-aspen-config"),
+    ("application/x-apple-aspen-config", b"<html/>", "not a profile"),
+    ("application/x-apple-aspen-config", b"<plist><dict><key>PayloadContent</key><array><dict>"
+     b"</dict></array></dict></plist>", "names"),
+    ("application/x-apple-aspen-config", b"with a password", "carries a password"),
+])
+def test_a_wrong_apple_profile_fails(loaded: Inventory, tmp_path: Path, content_type: str, body: bytes | None,
+                                     why: str) -> None:
+    documents = _documents(loaded, mta_sts_policy(loaded))
+    key = (f"autoconfig.{loaded.domains[0].name}", "/mail.mobileconfig")
+    served = documents[key][1]
+    if body == b"with a password":
+        profile = plistlib.loads(served)
+        profile["PayloadContent"][0]["IncomingPassword"] = "secret"
+        body = plistlib.dumps(profile)
+    documents[key] = (content_type, served if body is None else body)
+    with serve(tmp_path, documents) as port, pytest.raises(ProbeFailed, match=why):
         autoconfig(_target(port), loaded)

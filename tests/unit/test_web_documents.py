@@ -1,11 +1,14 @@
 """The documents the web role serves are the CLI's, made from the same inventory: the
 Thunderbird autoconfig of `mailprov settings --format autoconfig` (with Thunderbird's
-%EMAILADDRESS% placeholder: one static file serves every address of a domain), the MTA-STS
+%EMAILADDRESS% placeholder: one static file serves every address of a domain), the Apple
+profile of provisioner/probe/apple_profile.py (without address or password), the MTA-STS
 policy whose hash `mailprov dns` publishes, and the certificate names of the acme role.
 Rendered here with StrictUndefined, so the templates and the Python code cannot drift apart."""
 
 from __future__ import annotations
 
+import plistlib
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -13,12 +16,14 @@ from typing import Any
 import jinja2
 import pytest
 import yaml
-from ansible.plugins.filter.core import regex_replace
+from ansible.plugins.filter.core import regex_replace, to_uuid
 
 from provisioner.inventory import web
 from provisioner.inventory.model import Inventory
 from provisioner.inventory.ports import PUBLIC_PORTS
 from provisioner.inventory.store import load_inventory
+from provisioner.inventory.web import APPLE_PROFILE_PATH, apple_profile_url
+from provisioner.probe.apple_profile import domain_profile
 from provisioner.probe.client_settings import client_settings, render
 
 ROLES = Path(__file__).resolve().parents[2] / "roles"
@@ -33,6 +38,7 @@ def _env() -> jinja2.Environment:
     env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True, trim_blocks=True)
     env.filters["comment"] = _comment
     env.filters["regex_replace"] = regex_replace
+    env.filters["to_uuid"] = to_uuid
     return env
 
 
@@ -70,6 +76,38 @@ def test_autoconfig_is_what_mailprov_settings_renders(loaded: Inventory) -> None
     assert f"<username>{mailbox}</username>" in cli
     assert _canonical(served) == _canonical(cli.replace(f"<username>{mailbox}</username>",
                                                         "<username>%EMAILADDRESS%</username>"))
+
+
+def _role_vars(role: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load((ROLES / role / "vars" / "main.yml").read_text(encoding="utf-8"))
+    return loaded
+
+
+def test_apple_profile_is_the_one_of_mailprov_settings_without_address_or_password(loaded: Inventory) -> None:
+    domain = loaded.domains[0].name
+    served = _template("mail.mobileconfig.j2", web_domain=domain, web_hostname=loaded.settings.mail_hostname,
+                       web_client_ports=_defaults("web")["web_client_ports"],
+                       web_profile_uuid_namespace=_role_vars("web")["web_profile_uuid_namespace"])
+    profile = plistlib.loads(served.encode("utf-8"))
+    assert profile == plistlib.loads(domain_profile(loaded, domain).encode("utf-8"))
+    [account] = profile["PayloadContent"]
+    assert (account["IncomingMailServerHostName"], account["IncomingMailServerPortNumber"]) == (
+        loaded.settings.mail_hostname, 993)
+    assert not {key for key in account if "Password" in key and key != "OutgoingPasswordSameAsIncomingPassword"}
+    assert not {"EmailAddress", "IncomingMailServerUsername", "OutgoingMailServerUsername"} & set(account)
+    # Another domain, another profile: installing both keeps two accounts.
+    other = plistlib.loads(domain_profile(loaded, "other.example").encode("utf-8"))
+    assert other["PayloadUUID"] != profile["PayloadUUID"]
+
+
+def test_apple_profile_is_served_where_mailprov_settings_says(loaded: Inventory) -> None:
+    site = (ROLES / "web" / "templates" / "mailprov.conf.j2").read_text(encoding="utf-8")
+    location = re.search(r"location = (\S+\.mobileconfig) \{(.*?)\n    \}\n", site, re.DOTALL)
+    assert location is not None and location.group(1) == APPLE_PROFILE_PATH
+    assert "default_type application/x-apple-aspen-config;" in location.group(2)
+    assert "types { }" in location.group(2)  # Debian's mime.types cannot override the type
+    found = client_settings(loaded, loaded.domains[0].mailboxes[0].address)
+    assert any(apple_profile_url(found.domain) in note for note in found.notes)
 
 
 @pytest.mark.parametrize("policy", ["", "mail_mta_sts: {mode: enforce, max_age: 1209600}\n", "mail_mta_sts: {mode: none}\n"])
