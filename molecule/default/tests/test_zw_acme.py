@@ -3,8 +3,10 @@
 Both releases at the same time, each with its own pebble (acme_ca.py) in its network
 namespace. Each flow: deploy with `mail_tls: {mode: acme}` (issuance, then a second deploy
 that changes nothing), a forced renewal by certbot while an IMAP session stays open and a
-message goes through, a deploy with a name pebble cannot validate (refused, the current
-certificate keeps serving), and the documents nginx serves. The last test restores the
+message goes through (a new serial, the same key: TLSA 3 1 1 stays valid), a change of CA
+(the same pebble under another name: issued once, same key, the old account forgotten), a
+deploy with a name pebble cannot validate (refused, the current certificate keeps serving),
+and the documents nginx serves (Apple profile included). The last test restores the
 inventory's state (selfsigned). Named test_zw_* to run before test_zx/test_zy/test_zz."""
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import imaplib
 import json
+import plistlib
 import re
 import shutil
 import socket
@@ -26,12 +29,14 @@ from typing import Any
 
 import pytest
 import testinfra
+import yaml
 from acme_ca import CA, DIRECTORY
 from conftest import (
     HOSTNAME,
     LOCALHOST,
     PASSWORDS,
     PORT_BASE,
+    SCENARIO,
     TIMEOUT,
     _inventory,
     container,
@@ -40,11 +45,19 @@ from conftest import (
     playbook,
     token,
 )
+from cryptography import x509
+
+from provisioner.dns.tlsa import tlsa_311
 
 CONTAINERS = {release: container(release) for release in PORT_BASE}
-DOMAINS = ["example.test", "other.test"]
+# The scenario's hosted domains (IDN ones as their A-label, as certbot asks for them).
+ACCOUNTS_FILE = SCENARIO / "group_vars" / "mailservers" / "accounts.yml"
+DOMAINS = [domain["name"] for domain in yaml.safe_load(ACCOUNTS_FILE.read_text(encoding="utf-8"))["mail_domains"]]
 NAMES = [HOSTNAME] + [f"{prefix}.{d}" for d in DOMAINS for prefix in ("mta-sts", "autoconfig")]
 UNRESOLVABLE = "unresolvable.example.test"
+# The same pebble under another name: to certbot, another CA (its own accounts).
+MOVED_DIRECTORY = DIRECTORY.replace("127.0.0.1", "localhost")
+ACCOUNTS = "find /etc/letsencrypt/accounts -name regr.json"
 # Mail and web ports (container side); 25 and 587 need STARTTLS first.
 TLS_PORTS = [25, 587, 465, 993, 995, 443]
 UNITS = ["postfix@-.service", "dovecot.service", "nginx.service"]
@@ -152,8 +165,8 @@ def _flow(release: str, folder: Path) -> dict[str, Any]:
     ca.start(NAMES)
     (folder / f"{release}-ca.pem").write_text(ca.https_ca(), encoding="utf-8")
     host = _host(release)
-    # A new pebble knows no accounts: forget one certbot registered with an earlier pebble.
-    host.run("rm -rf /etc/letsencrypt/accounts/127.0.0.1:14000")
+    # A new pebble knows no accounts: forget any an interrupted earlier run left behind.
+    host.run("rm -rf /etc/letsencrypt/accounts")
     seen: dict[str, Any] = {}
     seen["issue"] = _run(release, *TAGS, extra=_acme(release))
     root = ca.root()
@@ -165,6 +178,7 @@ def _flow(release: str, folder: Path) -> dict[str, Any]:
     seen["lineage_names"] = host.check_output(
         "openssl x509 -in /etc/letsencrypt/live/mailprov/cert.pem -noout -ext subjectAltName"
     )
+    seen["renewal_conf"] = host.check_output("cat /etc/letsencrypt/renewal/mailprov.conf")
     seen["web"] = _web(release, context)
 
     # Forced renewal by certbot itself while an IMAP session stays open and a message goes through.
@@ -192,8 +206,17 @@ def _flow(release: str, folder: Path) -> dict[str, Any]:
     with contextlib.suppress(imaplib.IMAP4.error, OSError):
         imap.logout()
 
-    # A name pebble cannot validate: refused, the renewed certificate keeps serving.
-    seen["refused"] = _run(release, *TAGS, extra=_acme(release, extra_names=[UNRESOLVABLE]))
+    # A change of CA: one new certificate with the same key; the old CA's account is forgotten.
+    seen["moved"] = _run(release, *TAGS, extra=_acme(release, server=MOVED_DIRECTORY))
+    seen["after_move"] = served(release, context)
+    seen["moved_state"] = host.check_output(
+        f"sed -n 's/^server *= *//p' /etc/letsencrypt/renewal/mailprov.conf; {ACCOUNTS}"
+    )
+
+    # A name pebble cannot validate: refused, the current certificate keeps serving.
+    seen["refused"] = _run(
+        release, *TAGS, extra=_acme(release, server=MOVED_DIRECTORY, extra_names=[UNRESOLVABLE])
+    )
     seen["after_refused"] = served(release, context)
     return seen
 
@@ -263,6 +286,7 @@ def _web(release: str, context: ssl.SSLContext) -> dict[str, Any]:
             body=_AUTODISCOVER_REQUEST,
             headers={"Content-Type": "text/xml"},
         ),
+        "apple": https(release, context, "autoconfig.other.test", "GET", "/mail.mobileconfig"),
         "not_found": https(release, context, HOSTNAME, "GET", "/index.html"),
     }
     host.run("rm -f /var/lib/mailprov/acme/.well-known/acme-challenge/mailprov-test")
@@ -336,7 +360,11 @@ def test_forced_renewal_is_served_everywhere_without_a_restart(flow: dict[str, A
     renewed = flow["renewed"]
     assert all(isinstance(der, bytes) for der in renewed.values()), renewed
     assert len(set(renewed.values())) == 1
-    assert next(iter(renewed.values())) != next(iter(flow["issued"].values())), "a new certificate"
+    issued, new = next(iter(flow["issued"].values())), next(iter(renewed.values()))
+    assert x509.load_der_x509_certificate(new).serial_number != x509.load_der_x509_certificate(issued).serial_number
+    # The same key: the server's TLSA 3 1 1 records stay valid across renewals.
+    assert re.search(r"(?m)^reuse_key = True$", flow["renewal_conf"]), flow["renewal_conf"]
+    assert tlsa_311(new) == tlsa_311(issued)
     before, after = flow["units"]
     assert before == after, "reloaded, never restarted"
     assert flow["imap_after"], "the open IMAP session survived and sees the message sent during the renewal"
@@ -350,7 +378,20 @@ def test_a_name_the_ca_cannot_validate_fails_clearly_and_the_certificate_stays(f
     assert "did not issue a certificate" in result.stdout
     answer = r"(?i)dns problem|nxdomain|no valid (a|ip)|could not resolve"  # pebble 2.6: "could not resolve URL"
     assert re.search(answer, result.stdout), result.stdout[-3000:]
-    assert flow["after_refused"] == flow["renewed"], "the current certificate keeps serving"
+    assert flow["after_refused"] == flow["after_move"], "the current certificate keeps serving"
+
+
+def test_a_change_of_ca_issues_once_keeps_the_key_and_forgets_the_old_account(flow: dict[str, Any]) -> None:
+    _ok(flow["moved"])
+    moved = flow["after_move"]
+    assert all(isinstance(der, bytes) for der in moved.values()), moved
+    assert len(set(moved.values())) == 1
+    new = next(iter(moved.values()))
+    assert new != next(iter(flow["renewed"].values())), "issued again by the new CA"
+    assert tlsa_311(new) == tlsa_311(next(iter(flow["issued"].values()))), "the same key"
+    server, *accounts = flow["moved_state"].split()
+    assert server == MOVED_DIRECTORY
+    assert len(accounts) == 1 and "/localhost:14000/" in accounts[0], accounts
 
 
 def test_port_80_answers_challenges_and_redirects_the_rest(flow: dict[str, Any]) -> None:
@@ -398,6 +439,21 @@ def test_outlook_autodiscover_post(flow: dict[str, Any]) -> None:
     assert found == {("IMAP", "993"), ("POP3", "995"), ("SMTP", "465")}
 
 
+def test_apple_profile_download(flow: dict[str, Any]) -> None:
+    """What Safari installs: the profile type, this server's IMAP 993 and SMTP 465, no password."""
+    status, headers, body = flow["web"]["apple"]
+    assert status == 200
+    assert headers["content-type"] == "application/x-apple-aspen-config"
+    profile = plistlib.loads(body)
+    [account] = profile["PayloadContent"]
+    assert account["PayloadType"] == "com.apple.mail.managed"
+    assert account["EmailAccountDescription"] == "Mail at other.test"
+    assert (account["IncomingMailServerHostName"], account["IncomingMailServerPortNumber"]) == (HOSTNAME, 993)
+    assert (account["OutgoingMailServerHostName"], account["OutgoingMailServerPortNumber"]) == (HOSTNAME, 465)
+    assert account["IncomingMailServerUseSSL"] and account["OutgoingMailServerUseSSL"]
+    assert not {"IncomingPassword", "OutgoingPassword", "EmailAddress", "IncomingMailServerUsername"} & set(account)
+
+
 def test_https_headers_and_404(flow: dict[str, Any]) -> None:
     status, headers, _ = flow["web"]["not_found"]
     assert status == 404
@@ -415,6 +471,7 @@ def test_restore_inventory_state() -> None:
         host = _host(release)
         assert not host.file("/etc/letsencrypt/renewal/mailprov.conf").exists
         assert not host.file("/etc/letsencrypt/renewal-hooks/deploy/mailprov").exists
+        assert host.run(ACCOUNTS).stdout == "", "no ACME account left behind"
         cert = f"/etc/mailprov/tls/{HOSTNAME}.crt"
         subject = host.check_output(f"openssl x509 -in {cert} -noout -subject")
         issuer = host.check_output(f"openssl x509 -in {cert} -noout -issuer")
