@@ -21,13 +21,14 @@ import sys
 import time
 from pathlib import Path
 
+from sandbox_teardown import BIN, sandbox_down
+
 from provisioner.inventory.accounts import add_mailbox
 from provisioner.inventory.passwords import hash_password
 from provisioner.inventory.store import edit_accounts
 from provisioner.runner.run import ansible_env
 from provisioner.sandbox import server as sandbox
 
-BIN = Path(sys.executable).parent
 # Apart from the demo (14xxx, 15xxx) and the e2e tests' sandbox (26xxx, 27xxx).
 BENCH_NAME_PREFIX = "mailprov-bench"
 BENCH_PORT_BASE = 28000
@@ -82,12 +83,7 @@ def main() -> None:
         accounts_again, _ = deploy(env, inv, "--tags", "accounts")
     finally:
         if not args.keep:
-            subprocess.run(
-                [str(BIN / "mailprov"), "sandbox", "down", "--release", args.release],
-                env=env,
-                capture_output=True,
-                check=False,
-            )
+            sandbox_down(args.release, env)
         # The next run starts from the sample accounts again.
         shutil.rmtree(inv, ignore_errors=True)
 

@@ -27,10 +27,11 @@ from concurrent.futures import ThreadPoolExecutor
 from email.message import EmailMessage
 from pathlib import Path
 
+from sandbox_teardown import BIN, sandbox_down
+
 from provisioner.runner.run import ansible_env
 from provisioner.sandbox import server as sandbox
 
-BIN = Path(sys.executable).parent
 SENDER = "bench@sender.example"  # an outside domain: SPF, DMARC, DNSBLs, all looked up
 
 
@@ -100,12 +101,7 @@ def main() -> None:
         after = rate(port, args.sessions, args.messages, "after")
     finally:
         if not args.keep:
-            subprocess.run(
-                [str(BIN / "mailprov"), "sandbox", "down", "--release", args.release],
-                env=env,
-                capture_output=True,
-                check=False,
-            )
+            sandbox_down(args.release, env)
             shutil.rmtree(state, ignore_errors=True)
 
     print(f"mailprov inbound benchmark, sandbox {args.release}, {args.sessions} sessions, {os.cpu_count()} cores")
