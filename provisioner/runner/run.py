@@ -29,6 +29,7 @@ from provisioner.inventory.vault import find_vault_password_file
 from provisioner.resources import resource_path
 from provisioner.runner.options import PlaybookRun
 from provisioner.runner.progress import Progress
+from provisioner.runner.strategy import strategy_env
 
 EventSink = Callable[[dict[str, Any], Progress], None]
 RunStart = Callable[[PlaybookRun], None]
@@ -64,6 +65,7 @@ def ansible_env(bundle: Path | None = None) -> dict[str, str]:
         # ansible-runner turns host key checking off unless told otherwise: a deploy that
         # would hand root to any machine answering on the address is not one we run.
         "ANSIBLE_HOST_KEY_CHECKING": "True",
+        **strategy_env(),
     }
     # Without our ansible.cfg, Ansible's defaults plus the variables above still work.
     if bundle is None:
