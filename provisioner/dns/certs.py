@@ -19,9 +19,22 @@ from typing import Any
 
 import yaml
 
+from provisioner.inventory.role_vars import role_for
 from provisioner.runner.options import PlaybookRun
 from provisioner.runner.progress import Progress
 from provisioner.runner.run import execute
+
+# mail_common's defaults/main.yml (pinned by tests/unit/test_dns_tlsa.py); the role itself is
+# not loaded here: its argument spec wants the host's facts.
+CERT_PATH_DEFAULT = "{{ mail_common_tls_dir }}/{{ mail_hostname }}.crt"
+
+
+def cert_path_expression() -> str:
+    """Where the host's certificate is: the inventory's mail_common_* settings, else the defaults."""
+    folder = role_for("mail_common_tls_dir")
+    default_dir = str(folder.defaults["mail_common_tls_dir"]) if folder else "/etc/mailprov/tls"
+    return ("{{ mail_common_tls_cert_path | default((mail_common_tls_dir | default('" + default_dir + "'))"
+            " ~ '/' ~ mail_hostname ~ '.crt') }}")
 
 
 def fetch(inventory: Path) -> tuple[dict[str, bytes], list[str]]:
@@ -30,11 +43,9 @@ def fetch(inventory: Path) -> tuple[dict[str, bytes], list[str]]:
         "name": "Read the mail certificate",
         "hosts": "mailservers",
         "gather_facts": False,
-        # mail_common owns the certificate's path (no tasks, only its defaults).
-        "roles": [{"role": "mail_common"}],
         "tasks": [{
             "name": "Read the mail certificate",
-            "ansible.builtin.slurp": {"src": "{{ mail_common_tls_cert_path }}"},
+            "ansible.builtin.slurp": {"src": cert_path_expression()},
             "failed_when": False,
         }],
     }]
