@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """A minimal receiving MTA for the outbound TLS tests (stdlib only, runs inside the mail
-container's network namespace on 127.0.0.1:PORT). It offers STARTTLS when given a certificate,
+container's network namespace on ADDRESS:PORT, a loopback address). It offers STARTTLS when given a certificate,
 and appends one JSON line per accepted message to LOG: the recipients and whether the session
 was encrypted, so a test can prove that mail was (or was never) sent, and never in clear.
 
-    python3 smtp_receiver.py PORT LOG [CERT KEY]
+    python3 smtp_receiver.py ADDRESS PORT LOG [CERT KEY]
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ import socketserver
 import ssl
 import sys
 
-PORT, LOG = int(sys.argv[1]), sys.argv[2]
+ADDRESS, PORT, LOG = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 CONTEXT = None
-if len(sys.argv) > 4:
+if len(sys.argv) > 5:
     CONTEXT = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    CONTEXT.load_cert_chain(sys.argv[3], sys.argv[4])
+    CONTEXT.load_cert_chain(sys.argv[4], sys.argv[5])
 
 
 class Session(socketserver.StreamRequestHandler):
@@ -64,4 +64,4 @@ class Server(socketserver.ThreadingTCPServer):
     daemon_threads = True
 
 
-Server(("127.0.0.1", PORT), Session).serve_forever()
+Server((ADDRESS, PORT), Session).serve_forever()

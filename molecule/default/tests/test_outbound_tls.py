@@ -41,7 +41,7 @@ from provisioner.dns.certs import served
 from provisioner.dns.tlsa import tlsa_311
 
 RECEIVER = "127.0.0.2"
-WORK = "/root/mailprov-tls-test"
+WORK = "/var/lib/mailprov-tls-test"  # unbound (not root) reads the zone here
 ZONE = "tls.test."
 POLICY = "version: STSv1\nmode: enforce\nmx: mx-sts.tls.test\nmax_age: 86400\n"
 HERE = Path(__file__).resolve().parent
@@ -66,7 +66,16 @@ def _cert(name: str, key: ec.EllipticCurvePrivateKey, issuer: tuple[str, ec.Elli
                .public_key(key.public_key()).serial_number(x509.random_serial_number())
                .not_valid_before(now - datetime.timedelta(hours=1)).not_valid_after(now + datetime.timedelta(days=7))
                .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
-    if not ca:
+    # Python 3.13's strict verification (the MTA-STS daemon's HTTPS client) wants these.
+    builder = builder.add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+    builder = builder.add_extension(
+        x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), critical=False)
+    if ca:
+        builder = builder.add_extension(x509.KeyUsage(
+            digital_signature=True, content_commitment=False, key_encipherment=False, data_encipherment=False,
+            key_agreement=False, key_cert_sign=True, crl_sign=True, encipher_only=False, decipher_only=False),
+            critical=True)
+    else:
         builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
     return builder.sign(issuer_key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM)
 
@@ -165,11 +174,12 @@ def lab(request: pytest.FixtureRequest) -> Iterator[Server]:
                 # processes pick up resolv.conf when they are replaced.
                 " && systemctl restart postfix-mta-sts-resolver && postfix reload 2>/dev/null")
     pids = run(server, f"""cd {WORK}
-for args in "2525 {WORK}/received.jsonl {WORK}/recv.crt {WORK}/recv.key" "2526 {WORK}/received.jsonl"; do
+for args in "{RECEIVER} 2525 {WORK}/received.jsonl {WORK}/recv.crt {WORK}/recv.key" \\
+            "{RECEIVER} 2526 {WORK}/received.jsonl"; do
   setsid python3 {WORK}/smtp_receiver.py $args >/dev/null 2>&1 < /dev/null & echo $!
 done""").split()
-    run(server, "for i in $(seq 50); do (echo > /dev/tcp/127.0.0.1/8461) 2>/dev/null && break; sleep 0.2; done")
-    time.sleep(1)
+    run(server, f"for port in 8461 2525 2526; do for i in $(seq 50); do"
+                f" ss -Htln | grep -qE '(127.0.0.1|{RECEIVER}):'$port' ' && break; sleep 0.2; done; done")
     try:
         yield server
     finally:
