@@ -188,7 +188,9 @@ done""").split()
         restore = [f"kill {pid} || true" for pid in pids]
         restore += [f"postsuper -d {q} >/dev/null 2>&1 || true" for q in queued]
         restore += [f"rm -f {path}" for path in sorted(FILES)]
-        restore += [f"cat {WORK}/resolv.conf.orig > /etc/resolv.conf", f"rm -rf {WORK}",
+        # Only from a saved copy that is there: `cat missing > resolv.conf` would empty it.
+        restore += [f"[ -s {WORK}/resolv.conf.orig ] && cat {WORK}/resolv.conf.orig > /etc/resolv.conf",
+                    f"rm -rf {WORK}",
                     "update-ca-certificates --fresh >/dev/null", "systemctl reload unbound", "systemctl reload nginx",
                     "systemctl restart postfix-mta-sts-resolver", "postfix reload 2>/dev/null"]
         run(server, " ; ".join(restore))
