@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import smtplib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -65,4 +66,24 @@ def check(records: Iterable[Record], res: dns.resolver.Resolver) -> list[Finding
             found = tuple(v for v in found if v.split(";")[0].split(" ")[0].lower() == kind.lower())
         status: Status = "ok" if wanted in found else ("different" if found else "missing")
         findings.append(Finding(record, status, found))
+    return findings
+
+
+def check_served(records: Iterable[Record], addresses: dict[str, str],
+                 served: Callable[[str], str]) -> list[Finding]:
+    """Each TLSA record against what its host serves on 25: `addresses` maps the TLSA record's
+    name to the host's address, `served` returns `3 1 1 <hex>` of that address's certificate."""
+    findings = []
+    for record in records:
+        if record.type != "TLSA" or record.name not in addresses:
+            continue
+        address = addresses[record.name]
+        shown = Record(f"{address}:25 (served)", "TLSA", record.value, record.zone)
+        try:
+            value = normalise("TLSA", served(address))
+        except (OSError, smtplib.SMTPException, ValueError) as exc:
+            findings.append(Finding(shown, "missing", (f"no certificate: {exc}",)))
+            continue
+        status: Status = "ok" if value == normalise("TLSA", record.value) else "different"
+        findings.append(Finding(shown, status, (value,)))
     return findings

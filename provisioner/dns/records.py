@@ -2,10 +2,11 @@
 
 Per domain (hosted domains and alias domains): MX, A/AAAA of the mail host, SPF, DKIM (when a
 public key is known), DMARC, TLS-RPT, RFC 6186 SRV records, autoconfig/autodiscover CNAMEs; per
-hosted domain MTA-STS (the mta-sts name the web face answers and the `_mta-sts` TXT whose id is
-a hash of the policy it serves, so the id changes exactly when the policy does) and, with ACME,
-CAA for the chosen CA; per host address the PTR it should have (advice: reverse zones belong to
-the address's owner).
+mail host its A/AAAA and the TLSA `3 1 1` record of its port 25 (DANE, RFC 7672; used by senders
+only in a DNSSEC-signed zone); per hosted domain MTA-STS (the mta-sts name the web face answers
+and the `_mta-sts` TXT whose id is a hash of the policy it serves, so the id changes exactly when
+the policy does) and, with ACME, CAA for the chosen CA; per host address the PTR it should have
+(advice: reverse zones belong to the address's owner).
 
 SPF ends in `-all`: mailprov knows every host that sends for these domains (the mail hosts and,
 when set, the relay), so anything else is a forgery; receivers that do not evaluate DMARC can
@@ -78,10 +79,19 @@ def _zone_for(name: str, zones: list[str]) -> str | None:
     return max(matching, key=len) if matching else None
 
 
-def _host_records(inventory: Inventory, zones: list[str], notes: list[str]) -> list[Record]:
+def tlsa_name(hostname: str, port: int = 25) -> str:
+    """Where DANE senders look for the TLSA record of an MX (RFC 7672)."""
+    return f"_{port}._tcp.{_fqdn(hostname)}"
+
+
+def _host_records(inventory: Inventory, zones: list[str], notes: list[str],
+                  tlsa: dict[str, str] | None = None) -> list[Record]:
     records: list[Record] = []
     for host in inventory.hosts:
         hostname = _fqdn(inventory.hostname_for(host))
+        # DANE-EE (3 1 1) of the key port 25 serves; only with a signed zone does anyone use it.
+        if tlsa is not None and host.name in tlsa:
+            records.append(Record(tlsa_name(hostname), "TLSA", tlsa[host.name], _zone_for(hostname, zones)))
         address = host.vars.get("ansible_host")
         try:
             ip = ipaddress.ip_address(str(address))
@@ -104,8 +114,9 @@ def _hosted_address(domain: Domain, name: str, address: str) -> bool:
 
 
 def plan(inventory: Inventory, only: str | None = None, dkim: dict[str, str] | None = None,
-         selector: str = "mail") -> DnsPlan:
-    """The records for every domain (or `only` that one); `dkim` maps domain -> TXT value."""
+         selector: str = "mail", tlsa: dict[str, str] | None = None) -> DnsPlan:
+    """The records for every domain (or `only` that one); `dkim` maps domain -> TXT value,
+    `tlsa` inventory host name -> `3 1 1 <hex>` of the certificate it serves on 25."""
     notes: list[str] = []
     names = mail_domains(inventory)
     zones = [n for n, _ in names]
@@ -161,7 +172,10 @@ def plan(inventory: Inventory, only: str | None = None, dkim: dict[str, str] | N
             records.append(Record(f"_mta-sts.{origin}", "TXT", f"v=STSv1; id={sts_id}", name))
             if issuer is not None:
                 records.append(Record(origin, "CAA", f'0 issue "{issuer}"', name))
-    host_records = _host_records(inventory, zones, notes)
+    host_records = _host_records(inventory, zones, notes, tlsa)
+    if tlsa:
+        notes.append("TLSA records protect mail only in a DNSSEC-signed zone (DANE): sign the zone of the MX "
+                     "names, and publish a new TLSA record before the server's key changes")
     records += [r for r in host_records if only is None or r.zone in (None, only)]
     return DnsPlan(tuple(records), tuple(notes))
 

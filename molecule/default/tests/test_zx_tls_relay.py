@@ -198,7 +198,8 @@ def test_relay_for_some_sender_domains_with_implicit_tls(runs: dict[str, Any]) -
     assert get("smtp_tls_security_level") == "dane"  # direct delivery: DANE, else opportunistic
     assert get("smtp_sender_dependent_authentication") == "yes"
     assert get("sender_dependent_relayhost_maps") == "hash:/etc/postfix/relay_senders"
-    assert get("smtp_tls_policy_maps") == "hash:/etc/postfix/relay_tls_policy"
+    # The relay's own policy first, then MTA-STS for direct delivery (docs/outbound-tls.md).
+    assert get("smtp_tls_policy_maps") == "hash:/etc/postfix/relay_tls_policy, socketmap:inet:127.0.0.1:8461:postfix"
     assert get("sender_dependent_default_transport_maps") == "hash:/etc/postfix/relay_transports"
     assert "smtp_tls_wrappermode = yes" not in host.check_output("postconf -n")
     for domain in ("example.test", "alias.test"):
@@ -239,6 +240,7 @@ def test_relay_for_all_mail_on_465_is_implicit_tls(runs: dict[str, Any]) -> None
     assert get("smtp_tls_wrappermode") == "yes"
     assert get("smtp_tls_security_level") == "encrypt"
     assert get("sender_dependent_relayhost_maps") == ""
+    assert get("smtp_tls_policy_maps") == ""  # all mail goes to the relay with encrypt: no MTA-STS lookups
     assert "relaysmtps" not in host.check_output("postconf -M")
     _check_credentials(host, "[127.0.0.1]:465")
 
