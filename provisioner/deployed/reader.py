@@ -26,6 +26,8 @@ TASKS = {
     "Read the certificate expiry": "certificate",
     "Count the mail queue": "queue",
     "Measure the mail store": "store",
+    "Read the fail2ban jails": "jails",
+    "Read the sending limits": "ratelimit",
 }
 
 

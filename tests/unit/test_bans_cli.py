@@ -10,7 +10,9 @@ import pytest
 from click.testing import CliRunner, Result
 
 from provisioner.cli import main
+from provisioner.cli.check import protection_checks
 from provisioner.deployed.bans import Ban, parse_bans
+from provisioner.deployed.protection import Protection, parse_jails, parse_limits
 from provisioner.runner import run as runner_run
 from provisioner.runner.options import PlaybookRun
 from provisioner.runner.progress import Progress
@@ -117,3 +119,29 @@ def test_a_host_without_fail2ban_or_unreachable_exits_1(ansible: FakeAnsible, in
     ansible.unreachable = True
     result = invoke("bans", "list", "-i", str(inventory))
     assert result.exit_code == 1 and "no route" in result.output
+
+
+# -- `mailprov check`: the jails loaded and the sending limits configured ------------------------
+
+def test_protection_is_read_from_the_status_play() -> None:
+    assert parse_jails("Status\n|- Number of jail:\t2\n`- Jail list:\tdovecot, postfix-sasl\n") == [
+        "dovecot", "postfix-sasl"]
+    assert parse_jails("") == []
+    dump = {"rates": {"mailprov_user": {"bucket": {"burst": 100, "rate": "100 / 1h"}},
+                      "mailprov_user_20": {"bucket": {"burst": 20}}}}
+    assert parse_limits(json.dumps(dump)) == {"mailprov_user": 100, "mailprov_user_20": 20}
+    assert parse_limits("{}") is None and parse_limits("not json") is None
+
+
+def test_protection_checks() -> None:
+    good = Protection(HOST, jails=["sshd", "postfix-sasl", "dovecot"], limits={"mailprov_user": 100, "x": 20})
+    bans, limits = protection_checks(HOST, good)
+    assert (bans.status, bans.detail) == ("pass", "jails loaded: sshd, postfix-sasl, dovecot")
+    assert (limits.status, limits.detail) == ("pass", "100 messages an hour per user, 1 own limits")
+    bans, limits = protection_checks(HOST, Protection(HOST, jails=["sshd"], limits=None))
+    assert (bans.status, bans.detail) == ("fail", "jails not loaded: postfix-sasl, dovecot")
+    assert limits.status == "fail"
+    assert protection_checks(HOST, Protection(HOST))[0].detail.startswith("fail2ban does not answer")
+    assert [c.status for c in protection_checks(HOST, None)] == ["skip", "skip"]
+    unreachable = Protection(HOST, error="unreachable: no route")
+    assert [c.detail for c in protection_checks(HOST, unreachable)] == ["unreachable: no route"] * 2
