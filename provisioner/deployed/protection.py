@@ -5,7 +5,7 @@ fail2ban's loaded jails (``fail2ban-client status``) and rspamd's sending limits
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from provisioner.deployed.reader import HostRead, read
