@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from role_render import render
 
 from provisioner.inventory.model import DEFAULT_SENDING_LIMIT, Bans
 from provisioner.inventory.passwords import hash_password
@@ -114,3 +115,35 @@ def test_the_jails_are_data_and_roundcube_waits_for_webmail() -> None:
     assert jails["roundcube-auth"]["enabled"] == "{{ (mail_webmail | default({})).enabled | default(false) }}"
     assert jails["roundcube-auth"]["logpath"] == "/var/log/roundcube/errors.log"
     assert jails["roundcube-auth"]["filter"] == "roundcube-auth"
+
+
+# -- the templates, rendered by Ansible's own templating (no host) ------------------------------
+
+def test_the_jails_render_from_mail_bans() -> None:
+    inventory = {"mail_hostname": "mail.example.org", "mail_bans": {"max_failures": 3, "ban_time": "20s",
+                                                                    "ignore": ["198.51.100.0/24"]}}
+    text = render("bans", "mailprov.local.j2", inventory)
+    assert "ignoreip = 127.0.0.1/32 ::1 198.51.100.0/24\nmaxretry = 3\nfindtime = 10m\nbantime = 20s\n" in text
+    assert "banaction = nftables-multiport\n" in text and "backend = systemd\n" in text
+    assert "[postfix-sasl]\nenabled = true\nfilter = postfix[mode=auth]\nport = 465,587,143,993,110,995,4190,80,443\n" \
+        in text
+    assert "[dovecot]\nenabled = true\nfilter = mailprov-dovecot\n" in text
+    assert "roundcube" not in text
+    webmail = render("bans", "mailprov.local.j2", {**inventory, "mail_webmail": {"enabled": True}})
+    assert ("[roundcube-auth]\nenabled = true\nfilter = roundcube-auth\nport = 465,587,143,993,110,995,4190,80,443\n"
+            "backend = auto\nlogpath = /var/log/roundcube/errors.log\n") in webmail
+
+
+def test_the_sending_limits_render_per_mailbox() -> None:
+    box = {"password": "{ARGON2ID}x"}
+    domains = [{"name": "example.org", "mailboxes": [
+        {**box, "address": "a@example.org"}, {**box, "address": "News@example.org", "sending_limit": 500},
+        {**box, "address": "b@example.org", "sending_limit": 500}, {**box, "address": "c@example.org",
+                                                                    "sending_limit": 5}]}]
+    text = render("rspamd", "ratelimit.conf.j2", {"mail_domains": domains, "mail_sending_limit": 50})
+    assert ('selector = "user.lower.not_in(\'news@example.org\', \'b@example.org\', \'c@example.org\')";\n'
+            "    bucket {\n      burst = 50;\n      rate = \"50 / 1h\";\n") in text
+    assert 'selector = "user.lower.in(\'news@example.org\', \'b@example.org\')";\n    bucket {\n      burst = 500;' in text
+    assert "mailprov_user_5 {" in text and "user.lower.in('c@example.org')" in text
+    plain = render("rspamd", "ratelimit.conf.j2", {"mail_domains": []})
+    assert 'selector = "user.lower";' in plain and "burst = 100;" in plain
