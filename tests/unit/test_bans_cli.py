@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
+from test_deployed import FakeAnsible as StatusFake
 
 from provisioner.cli import main
 from provisioner.cli.check import protection_checks
 from provisioner.deployed.bans import Ban, parse_bans
 from provisioner.deployed.protection import Protection, parse_jails, parse_limits
-from provisioner.runner import run as runner_run
 from provisioner.runner.options import PlaybookRun
 from provisioner.runner.progress import Progress
 from provisioner.runner.run import RunResult
@@ -23,17 +23,14 @@ LISTING = ("[sshd]\n[postfix-sasl]\n203.0.113.7 \t2026-12-01 10:00:00 + 3600 = 2
            "[dovecot]\n2001:db8::7 \t2026-12-01 10:05:00 + 3600 = 2026-12-01 11:05:00\n")
 
 
-class FakeAnsible:
+class FakeAnsible(StatusFake):
     """bans.yml: 'Lift the ban' answers when asked (unban_stdout), 'Read the bans' with ``listing``."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        super().__init__(monkeypatch)
         self.listing: str | None = LISTING
         self.unban_stdout = "1"
-        self.unreachable = False
-        self.runs: list[PlaybookRun] = []
-        monkeypatch.setattr(runner_run, "run_playbook", self.run)
-        monkeypatch.setattr(runner_run, "count_tasks", lambda *_: None)
-        monkeypatch.delenv("MAILPROV_VAULT_PASSWORD_FILE", raising=False)
+        self.down = False
 
     def run(self, run: PlaybookRun, *, on_event: Any = None, **_: Any) -> RunResult:
         self.runs.append(run)
@@ -45,7 +42,7 @@ class FakeAnsible:
             on_event(event, progress)
 
         assert run.playbook.name == "bans.yml"
-        if self.unreachable:
+        if self.down:
             emit("runner_on_unreachable", "Read the bans", {"msg": "ssh: connect to host: no route"})
             return RunResult(4, progress)
         if any("mailprov_bans_unban" in e for e in run.options.extra_vars):
@@ -116,7 +113,7 @@ def test_a_host_without_fail2ban_or_unreachable_exits_1(ansible: FakeAnsible, in
     ansible.listing = None
     result = invoke("bans", "list", "-i", str(inventory))
     assert result.exit_code == 1 and "fail2ban did not answer" in result.output
-    ansible.unreachable = True
+    ansible.down = True
     result = invoke("bans", "list", "-i", str(inventory))
     assert result.exit_code == 1 and "no route" in result.output
 
