@@ -8,6 +8,7 @@ podman network ignored (the host's own tests use wrong passwords from there).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import subprocess
@@ -20,6 +21,9 @@ from typing import Any
 
 import pytest
 from conftest import SCENARIO, Server, token
+
+from provisioner.cli.check import protection_checks
+from provisioner.deployed.protection import protection
 
 CLIENT = Path(__file__).with_name("ban_client.py")
 ATTACKER, USER = "127.0.0.2", "127.0.0.1"
@@ -52,19 +56,26 @@ def wait_for(condition: Any, timeout: float, what: str) -> None:
         time.sleep(1)
 
 
-def mailprov_bans(server: Server, *args: str) -> subprocess.CompletedProcess[str]:
-    """The real `mailprov bans ...` against this container."""
+@contextlib.contextmanager
+def inventory(server: Server) -> Iterator[Path]:
+    """A throwaway inventory: the scenario's group_vars, this container its one host (podman)."""
     folder = Path(tempfile.mkdtemp(prefix="mailprov-bans-inventory-"))
     try:
         shutil.copytree(SCENARIO / "group_vars", folder / "group_vars")
         (folder / "hosts.yml").write_text(
             f"all:\n  children:\n    mailservers:\n      hosts:\n        {server.container}:\n"
             "          ansible_connection: containers.podman.podman\n", encoding="utf-8")
-        beside = Path(sys.executable).parent / "mailprov"
-        return subprocess.run([str(beside) if beside.exists() else "mailprov", "bans", *args, "-i", str(folder)],
-                              capture_output=True, text=True, timeout=300, check=False)  # fmt: skip
+        yield folder
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def mailprov_bans(server: Server, *args: str) -> subprocess.CompletedProcess[str]:
+    """The real `mailprov bans ...` against this container."""
+    beside = Path(sys.executable).parent / "mailprov"
+    with inventory(server) as folder:
+        return subprocess.run([str(beside) if beside.exists() else "mailprov", "bans", *args, "-i", str(folder)],
+                              capture_output=True, text=True, timeout=300, check=False)  # fmt: skip
 
 
 @pytest.fixture(autouse=True)
@@ -129,3 +140,12 @@ def test_smtp_auth_failures_ban_and_unban_lifts_it(server: Server, long_bans: No
     # Lifted at once, long before ban_time.
     assert reachable(server, ATTACKER) == {"993": True, "587": True}
     assert ATTACKER not in banned(server, "postfix-sasl")
+
+
+def test_check_reads_the_jails_and_the_sending_limits(server: Server) -> None:
+    """What `mailprov check` adds to its probes, read from this container by status.yml."""
+    with inventory(server) as folder:
+        read = protection(folder)
+    bans, limits = protection_checks(server.container, read[server.container])
+    assert bans.status == "pass" and "dovecot" in bans.detail and "postfix-sasl" in bans.detail, bans
+    assert (limits.status, limits.detail) == ("pass", "100 messages an hour per user, 1 own limits"), limits
