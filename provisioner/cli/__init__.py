@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from provisioner import __version__
-from provisioner.cli import accounts, check, deploy, probe_account, sandbox, settings_command, setup
+from provisioner.cli import accounts, bans, check, deploy, probe_account, sandbox, settings_command, setup
 from provisioner.cli import dns as dns_cli
 from provisioner.cli import rehearse as rehearse_cli
 from provisioner.cli import relay as relay_cli
@@ -28,6 +28,7 @@ main.add_command(deploy.deploy)
 main.add_command(deploy.apply)
 main.add_command(check.check)
 main.add_command(status_cli.status_command)
+main.add_command(bans.bans_group)
 main.add_command(settings_command.settings)
 main.add_command(sandbox.sandbox_group)
 main.add_command(rehearse_cli.rehearse)

@@ -21,11 +21,16 @@ from provisioner.cli.common import (
     read_password,
 )
 from provisioner.cli.tables import FitTable
+from provisioner.deployed.protection import Protection
+from provisioner.deployed.protection import protection as read_protection
 from provisioner.inventory.model import Inventory
 from provisioner.inventory.probe_account import Credentials, ProbeAccountError
 from provisioner.inventory.probe_account import load as load_probe_account
 from provisioner.inventory.vault import VaultFileError
 from provisioner.probe import checks as probe
+
+BANS_CHECK = "brute-force bans (fail2ban)"
+LIMITS_CHECK = "sending limits (rspamd)"
 
 
 @click.command()
@@ -39,8 +44,11 @@ from provisioner.probe import checks as probe
 @click.option(
     "--no-login", is_flag=True, help="Skip the login checks (sending and reading mail) on purpose."
 )
+@click.option("--no-ssh", is_flag=True,
+              help="Skip the checks read over SSH (fail2ban's jails, the sending limits).")
 def check(
-    *, inventory_dir: Path, as_json: bool, limit: str | None, user: str | None, password_stdin: bool, no_login: bool
+    *, inventory_dir: Path, as_json: bool, limit: str | None, user: str | None, password_stdin: bool, no_login: bool,
+    no_ssh: bool,
 ) -> None:
     """Probe every host from outside like a mail client; exit 1 if any check fails.
 
@@ -54,6 +62,10 @@ def check(
         fail(f"no host matches --limit {limit}")
     console = Console(stderr=as_json)
     results = run_probes(console, hosts, inventory)
+    if not no_ssh:
+        with console.status("reading the protections over SSH (read-only)"):
+            read = read_protection(inventory_dir, limit)
+        results += [c for target in hosts for c in protection_checks(target.host, read.get(target.host))]
     if as_json:
         print_json(checks_summary(results))
     else:
@@ -70,6 +82,28 @@ def run_probes(console: Console, hosts: list[probe.Target], inventory: Inventory
         with console.status(f"checking {target.host} at {target.address}") as status:
             results += probe.run_checks(target, lambda c: status.update(f"{c.host}: {c.name}"), inventory)
     return results
+
+
+def protection_checks(host: str, read: Protection | None) -> list[probe.Check]:
+    """fail2ban's jails loaded and rspamd's sending limits configured (issue 13), as the
+    read-only status play found them; skipped when the host could not be read."""
+    if read is None or (read.error and read.jails is None and read.limits is None):
+        why = read.error if read is not None and read.error else "not read over SSH"
+        return [probe.Check(host, name, "skip", why) for name in (BANS_CHECK, LIMITS_CHECK)]
+    if read.jails is None:
+        bans = probe.Check(host, BANS_CHECK, "fail", "fail2ban does not answer (deploy, or start fail2ban)")
+    elif read.missing_jails:
+        bans = probe.Check(host, BANS_CHECK, "fail", f"jails not loaded: {', '.join(read.missing_jails)}")
+    else:
+        bans = probe.Check(host, BANS_CHECK, "pass", f"jails loaded: {', '.join(read.jails)}")
+    if not read.limits:
+        limits = probe.Check(host, LIMITS_CHECK, "fail", "rspamd has no ratelimit rates (deploy --tags rspamd)")
+    else:
+        default = read.limits.get("mailprov_user")
+        others = len(read.limits) - (default is not None)
+        detail = f"{default if default is not None else '?'} messages an hour per user"
+        limits = probe.Check(host, LIMITS_CHECK, "pass", detail + (f", {others} own limits" if others else ""))
+    return [bans, limits]
 
 
 def checks_summary(results: list[probe.Check]) -> dict[str, Any]:

@@ -26,6 +26,8 @@ TASKS = {
     "Read the certificate expiry": "certificate",
     "Count the mail queue": "queue",
     "Measure the mail store": "store",
+    "Read the fail2ban jails": "jails",
+    "Read the sending limits": "ratelimit",
 }
 
 
@@ -60,8 +62,13 @@ class ReadResult:
     rc: int
 
 
-def read(inventory: Path, *, limit: str | None = None, tags: tuple[str, ...] = ()) -> ReadResult:
-    """Run status.yml (only ``tags``' tasks, when given) and collect every host's results."""
+def read(
+    inventory: Path, *, limit: str | None = None, tags: tuple[str, ...] = (),
+    playbook: str = PLAYBOOK, tasks: dict[str, str] | None = None, extra_vars: tuple[str, ...] = (),
+) -> ReadResult:
+    """Run status.yml (only ``tags``' tasks, when given) and collect every host's results;
+    another read-only playbook (bans.yml) with its own ``tasks`` names, the same way."""
+    wanted = TASKS if tasks is None else tasks
     hosts: dict[str, HostRead] = {}
 
     def host(name: str) -> HostRead:
@@ -73,13 +80,14 @@ def read(inventory: Path, *, limit: str | None = None, tags: tuple[str, ...] = (
         name = data.get("host")
         if not name:
             return
-        if kind == "runner_on_ok" and data.get("task") in TASKS:
-            host(name).results[TASKS[data["task"]]] = data.get("res") or {}
+        if kind == "runner_on_ok" and data.get("task") in wanted:
+            host(name).results[wanted[data["task"]]] = data.get("res") or {}
         elif kind == "runner_on_unreachable":
             host(name).error = f"unreachable: {failure_message(data.get('res') or {})}"
         elif kind == "runner_on_failed":
             host(name).error = f"{data.get('task')}: {failure_message(data.get('res') or {})}"
 
-    run = PlaybookRun(playbook_path(PLAYBOOK), inventory, AnsibleOptions(limit=limit, tags=tags))
+    options = AnsibleOptions(limit=limit, tags=tags, extra_vars=extra_vars)
+    run = PlaybookRun(playbook_path(playbook), inventory, options)
     result = execute(run, collect, count=False)  # nobody watches a progress bar here
     return ReadResult(hosts, result.rc)

@@ -10,6 +10,7 @@ from typing import Any, Literal
 TlsMode = Literal["selfsigned", "files", "acme"]
 TLS_MODES: tuple[str, ...] = ("selfsigned", "files", "acme")
 DEFAULT_MESSAGE_SIZE_LIMIT = 50 * 1024 * 1024
+DEFAULT_SENDING_LIMIT = 100  # messages per hour per authenticated user (rspamd ratelimit)
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,7 @@ class Mailbox:
     password: str = field(repr=False)
     quota: str | None = None
     aliases: tuple[str, ...] = ()
+    sending_limit: int | None = None  # messages per hour; None: the inventory's mail_sending_limit
 
 
 @dataclass(frozen=True)
@@ -117,6 +119,18 @@ class Spam:
 
 
 @dataclass(frozen=True)
+class Bans:
+    """Brute-force bans (fail2ban; parsed by protection.py): `max_failures` failed logins within
+    `find_time` ban an address for `ban_time`; `ignore` networks (and 127.0.0.1, ::1) are never
+    banned. Times as fail2ban writes them (seconds, or 10m, 1h, 1d)."""
+
+    max_failures: int = 5
+    find_time: str = "10m"
+    ban_time: str = "1h"
+    ignore: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Host:
     name: str
     vars: Mapping[str, Any]
@@ -136,6 +150,8 @@ class Settings:
     dkim: Dkim = Dkim()
     spam: Spam = Spam()
     mta_sts: MtaSts = MtaSts()
+    bans: Bans = Bans()
+    sending_limit: int = DEFAULT_SENDING_LIMIT
 
 
 @dataclass(frozen=True)

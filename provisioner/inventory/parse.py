@@ -20,7 +20,7 @@ from provisioner.problems import shown
 GROUP = "mailservers"
 SETTINGS_KEYS = {
     "mail_hostname", "mail_tls", "mail_message_size_limit", "mail_relay", "mail_dmarc", "mail_dkim", "mail_spam",
-    "mail_mta_sts",
+    "mail_mta_sts", "mail_bans", "mail_sending_limit",
 }
 ACCOUNTS_KEY = "mail_domains"
 # Variables meant for Ansible itself, for a vault or for mailprov's tools are not ours to check.
@@ -31,7 +31,7 @@ RELEASE_VALUES = RELEASES
 GROUP_KEYS = ("hosts", "vars", "children")  # what Ansible reads in a group of hosts.yml
 HOST_KEYS = {"mail_hostname", PORTS_VAR, ADDRESS_VAR, RELEASE_VAR}
 DOMAIN_KEYS = ("name", "alias_domains", "catch_all", "mailboxes", "aliases")
-MAILBOX_KEYS = ("address", "password", "quota", "aliases")
+MAILBOX_KEYS = ("address", "password", "quota", "aliases", "sending_limit")
 ALIAS_KEYS = ("source", "targets")
 TLS_KEYS = ("mode", "cert_file", "key_file", "email", "server", "ca_file", "eab", "extra_names")
 EAB_KEYS = ("kid", "hmac_key")

@@ -8,6 +8,7 @@ from typing import Any, TypeVar, cast
 from provisioner.inventory.model import Alias, Domain, Mailbox
 from provisioner.inventory.parse import ACCOUNTS_KEY, ALIAS_KEYS, DOMAIN_KEYS, MAILBOX_KEYS
 from provisioner.inventory.passwords import HASH_HELP, scheme_of
+from provisioner.inventory.protection import sending_limit_problem
 from provisioner.inventory.reader import MAX_QUOTA_TEXT, Collector, Reader, kind, normalize_quota, quota_problem
 from provisioner.problems import shown
 
@@ -106,13 +107,17 @@ def _parse_mailbox(
             fix = f"write {quota}" if quota else "write a size such as 500M or 2G, or leave it out for no limit"
             reader.problem(f"{where}.quota", f"{shown(values.get('quota'))} is not a quota as Dovecot writes it", fix)
             ok = False
+    limit = values.get("sending_limit")
+    if limit is not None and (why := sending_limit_problem(limit)):
+        reader.problem(f"{where}.sending_limit", why, "e.g. sending_limit: 500, or leave it out for mail_sending_limit")
+        ok = False
     aliases = reader.addresses(values.get("aliases"), f"{where}.aliases")
     if aliases is None:
         return None
     ok = _check_own(reader, aliases, f"{where}.aliases", own_domains) and ok
     if not ok:
         return None
-    return Mailbox(cast(str, address), cast(str, password), quota, tuple(aliases))
+    return Mailbox(cast(str, address), cast(str, password), quota, tuple(aliases), limit)
 
 
 def _parse_alias(

@@ -37,6 +37,7 @@ from provisioner.inventory.parse import (
     TLS_KEYS,
     RawInventory,
 )
+from provisioner.inventory.protection import parse_protection
 from provisioner.inventory.reader import CANONICAL_SIZE, Collector, Reader, closest, is_vault_value, parse_size
 from provisioner.problems import shown
 from provisioner.providers.relay_presets import DEFAULT_PORTS, PRESETS
@@ -69,10 +70,11 @@ def parse_settings(
     dkim = _parse_dkim(group_vars, out)
     spam = _parse_spam(group_vars, out)
     mta_sts = _parse_mta_sts(group_vars, out)
+    protection = parse_protection(group_vars, out)  # mail_bans, mail_sending_limit
     if (hostname is None or tls is None or size is None or not relay_ok or dmarc is None or dkim is None
-            or spam is None or mta_sts is None):
+            or spam is None or mta_sts is None or protection is None):
         return None
-    return Settings(hostname, tls, size, relay, dmarc, dkim, spam, mta_sts)
+    return Settings(hostname, tls, size, relay, dmarc, dkim, spam, mta_sts, *protection)
 
 
 def _section(

@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from provisioner import __version__
+from provisioner.cli import check as check_cli
 from provisioner.cli import main
 from provisioner.inventory.probe_account import create as create_probe_account
 from provisioner.probe import checks as probe
@@ -136,6 +137,8 @@ def login_probe(monkeypatch: pytest.MonkeyPatch) -> None:
         return [probe._timed(target.host, "AUTH + send", lambda: need_creds(target).address)]
 
     monkeypatch.setattr(probe, "run_checks", fake_run_checks)
+    # The protections are read over SSH (status.yml): nothing answers here.
+    monkeypatch.setattr(check_cli, "read_protection", lambda *_: {})
 
 
 def test_check_without_account_fails_and_says_why(cli: Callable[..., Result], login_probe: None) -> None:
