@@ -174,8 +174,10 @@ def _move(server: Server, user: str, subject: str, source: str, target: str) -> 
         conn.logout()
 
 
-def test_moving_into_junk_learns_spam_and_out_of_it_ham(server: Server) -> None:
-    subject = token("train")
+def _moved_into_junk(server: Server, label: str) -> tuple[str, dict[str, int]]:
+    """A new message for carol moved from INBOX into Junk: rspamd learned one more spam.
+    Returns its subject and the learned counts from before the move."""
+    subject = token(label)
     with server.submission(587, "alice@example.test") as smtp:
         assert smtp.send_message(make_message("alice@example.test", ["carol@example.test"], subject,
                                               f"{subject}\n{BODY}")) == {}  # fmt: skip
@@ -183,20 +185,18 @@ def test_moving_into_junk_learns_spam_and_out_of_it_ham(server: Server) -> None:
     before = _learned(server)
     _move(server, "carol@example.test", subject, "INBOX", "Junk")
     assert _wait_learned(server, "BAYES_SPAM", before.get("BAYES_SPAM", 0)) == before.get("BAYES_SPAM", 0) + 1
+    return subject, before
+
+
+def test_moving_into_junk_learns_spam_and_out_of_it_ham(server: Server) -> None:
+    subject, before = _moved_into_junk(server, "train")
     assert _learned(server).get("BAYES_HAM", 0) == before.get("BAYES_HAM", 0)
     _move(server, "carol@example.test", subject, "Junk", "INBOX")
     assert _wait_learned(server, "BAYES_HAM", before.get("BAYES_HAM", 0)) == before.get("BAYES_HAM", 0) + 1
 
 
 def test_deleting_spam_from_junk_teaches_nothing(server: Server) -> None:
-    subject = token("train-trash")
-    with server.submission(587, "alice@example.test") as smtp:
-        assert smtp.send_message(make_message("alice@example.test", ["carol@example.test"], subject,
-                                              f"{subject}\n{BODY}")) == {}  # fmt: skip
-    assert server.imap_fetch("carol@example.test", subject) is not None
-    before = _learned(server)
-    _move(server, "carol@example.test", subject, "INBOX", "Junk")
-    assert _wait_learned(server, "BAYES_SPAM", before.get("BAYES_SPAM", 0)) == before.get("BAYES_SPAM", 0) + 1
+    subject, before = _moved_into_junk(server, "train-trash")
     _move(server, "carol@example.test", subject, "Junk", "Trash")
     time.sleep(3)  # the ham script would have run within the MOVE
     assert _learned(server).get("BAYES_HAM", 0) == before.get("BAYES_HAM", 0)
