@@ -75,10 +75,12 @@ def _received(server: Server, tag: str, wait: float = 90) -> dict[str, Any]:
 
 
 def _send_on_25(server: Server, sender: str, recipients: list[str], subject: str) -> None:
+    """From outside; an empty sender is a bounce (its From: is the receiver's mailer daemon)."""
+    message = make_message(sender or "MAILER-DAEMON@srs-receiver.test", recipients, subject)
     smtp = server.smtp(25)
     try:
         smtp.starttls(context=server.tls)
-        assert smtp.send_message(make_message(sender, recipients, subject)) == {}
+        assert smtp.send_message(message, from_addr=sender) == {}
     finally:
         smtp.quit()
 
