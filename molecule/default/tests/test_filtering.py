@@ -204,20 +204,20 @@ def _count(server: Server, name: str) -> int:
     return _learned(server).get(name, 0)
 
 
-def test_moving_into_junk_learns_spam(server: Server) -> None:
-    subject, message_id = _new_message(server, "train-spam")
-    before = _count(server, "BAYES_SPAM")
-    _move(server, "carol@example.test", subject, "INBOX", "Junk")
-    assert _wait_learned(server, "BAYES_SPAM", before) > before
-    assert f"learned message as spam: {message_id}" in _rspamd_log(server)
-
-
-def test_moving_out_of_junk_learns_ham(server: Server) -> None:
-    subject, message_id = _new_message(server, "train-ham", junk=True)
-    before = _count(server, "BAYES_HAM")
-    _move(server, "carol@example.test", subject, "Junk", "INBOX")
-    assert _wait_learned(server, "BAYES_HAM", before) > before
-    assert f"learned message as ham: {message_id}" in _rspamd_log(server)
+@pytest.mark.parametrize(
+    ("junk", "source", "target", "statfile", "learned_as"),
+    [
+        pytest.param(False, "INBOX", "Junk", "BAYES_SPAM", "spam", id="into-junk-spam"),
+        pytest.param(True, "Junk", "INBOX", "BAYES_HAM", "ham", id="out-of-junk-ham"),
+    ],
+)
+def test_moving_trains_rspamd(server: Server, junk: bool, source: str, target: str, statfile: str,
+                              learned_as: str) -> None:  # fmt: skip
+    subject, message_id = _new_message(server, f"train-{learned_as}", junk=junk)
+    before = _count(server, statfile)
+    _move(server, "carol@example.test", subject, source, target)
+    assert _wait_learned(server, statfile, before) > before
+    assert f"learned message as {learned_as}: {message_id}" in _rspamd_log(server)
 
 
 def test_deleting_spam_from_junk_teaches_nothing(server: Server) -> None:
