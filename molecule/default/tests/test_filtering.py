@@ -178,19 +178,25 @@ def _move(server: Server, user: str, subject: str, source: str, target: str) -> 
 
 
 def _new_message(server: Server, label: str, *, junk: bool = False) -> tuple[str, str]:
-    """A message for carol, never learned: in her INBOX, or in Junk (scored junk by the
-    scenario's test rule, filed by the global Sieve rule, no IMAP move) with `junk`."""
+    """A message for carol, never learned: delivered into her INBOX, or with `junk` put into
+    Junk by IMAP APPEND (the training scripts run on copies and moves only)."""
     subject = token(label)
     message = make_message(ORIGINAL, ["carol@example.test"], subject, f"{subject}\n{BODY}")
     if junk:
-        message["X-Mailprov-Test"] = "junk"
-    smtp = server.smtp(25)
-    try:
-        smtp.starttls(context=server.tls)
-        assert smtp.send_message(message) == {}
-    finally:
-        smtp.quit()
-    assert server.imap_fetch("carol@example.test", subject, "Junk" if junk else "INBOX") is not None
+        conn = server.imaps("carol@example.test")
+        try:
+            typ, answer = conn.append('"Junk"', None, None, message.as_bytes())  # type: ignore[arg-type]
+            assert typ == "OK", answer
+        finally:
+            conn.logout()
+    else:
+        smtp = server.smtp(25)
+        try:
+            smtp.starttls(context=server.tls)
+            assert smtp.send_message(message) == {}
+        finally:
+            smtp.quit()
+        assert server.imap_fetch("carol@example.test", subject) is not None
     return subject, str(message["Message-ID"]).strip("<>")
 
 
