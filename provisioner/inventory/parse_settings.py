@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, cast
 
+from provisioner.inventory.dnsbl import parse_dnsbl
 from provisioner.inventory.model import (
     DEFAULT_MESSAGE_SIZE_LIMIT,
     DMARC_POLICIES,
@@ -71,8 +72,9 @@ def parse_settings(
     spam = _parse_spam(group_vars, out)
     mta_sts = _parse_mta_sts(group_vars, out)
     protection = parse_protection(group_vars, out)  # mail_bans, mail_sending_limit
-    if (hostname is None or tls is None or size is None or not relay_ok or dmarc is None or dkim is None
-            or spam is None or mta_sts is None or protection is None):
+    dnsbl_ok = parse_dnsbl(group_vars, out) is not None
+    if (not dnsbl_ok or hostname is None or tls is None or size is None or not relay_ok or dmarc is None
+            or dkim is None or spam is None or mta_sts is None or protection is None):
         return None
     return Settings(hostname, tls, size, relay, dmarc, dkim, spam, mta_sts, *protection)
 

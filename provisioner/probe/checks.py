@@ -37,6 +37,7 @@ from provisioner.probe.smtp import (
     submit,
     wrong_password_refused,
 )
+from provisioner.probe.srs import srs_running
 from provisioner.probe.web import autoconfig, https_banner, mta_sts
 
 __all__ = ["ROUND_TRIP_CHECK", "Check", "Target", "run_checks", "targets"]
@@ -146,6 +147,7 @@ def run_checks(
     add("USER/PASS before TLS refused (pop3)", lambda: pop3_cleartext_login_refused(t))
     add("wrong password refused (smtps)", lambda: wrong_password_refused(t))
     add("rspamd web UI closed from outside", lambda: rspamd_ui_closed(t))
+    add("SRS running (smtp)", lambda: srs_running(t))
     tokens: dict[str, float] = {}
     add("AUTH + send (submission)", lambda: submit(t, "submission", tokens))
     add("AUTH + send (smtps)", lambda: submit(t, "smtps", tokens))

@@ -58,6 +58,7 @@ class Script:
 
     mail_from: str = "250 2.1.0 Ok"
     rcpt_to: str = "554 5.7.1 Relay access denied"
+    data_end: str = "250 2.0.0 queued"
     contexts: list[ssl.SSLContext] = field(default_factory=list)
     commands: list[str] = field(default_factory=list)
     connections: int = 0
@@ -86,7 +87,7 @@ class _Handler(socketserver.StreamRequestHandler):
             if in_data:
                 if line == ".":
                     in_data = False
-                    self.say("250 2.0.0 queued")
+                    self.say(script.data_end)
                 continue
             verb, _, rest = line.partition(" ")
             verb = verb.upper()
