@@ -37,6 +37,7 @@ from provisioner.inventory.parse import (
     TLS_KEYS,
     RawInventory,
 )
+from provisioner.inventory.parse_webmail import parse_webmail
 from provisioner.inventory.reader import CANONICAL_SIZE, Collector, Reader, closest, is_vault_value, parse_size
 from provisioner.problems import shown
 from provisioner.providers.relay_presets import DEFAULT_PORTS, PRESETS
@@ -69,10 +70,11 @@ def parse_settings(
     dkim = _parse_dkim(group_vars, out)
     spam = _parse_spam(group_vars, out)
     mta_sts = _parse_mta_sts(group_vars, out)
+    webmail = parse_webmail(group_vars, out)
     if (hostname is None or tls is None or size is None or not relay_ok or dmarc is None or dkim is None
-            or spam is None or mta_sts is None):
+            or spam is None or mta_sts is None or webmail is None):
         return None
-    return Settings(hostname, tls, size, relay, dmarc, dkim, spam, mta_sts)
+    return Settings(hostname, tls, size, relay, dmarc, dkim, spam, mta_sts, webmail=webmail)
 
 
 def _section(
