@@ -17,7 +17,6 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -60,7 +59,7 @@ def _get(server: Server, path: str) -> tuple[int, dict[str, str], str]:
     context.verify_mode = ssl.CERT_NONE
     request = urllib.request.Request(f"https://127.0.0.1:{server.port(443)}{path}", headers={"Host": HOSTNAME})
     try:
-        with urllib.request.urlopen(request, context=context, timeout=30) as answer:  # noqa: S310 - our own server
+        with urllib.request.urlopen(request, context=context, timeout=30) as answer:
             return answer.status, dict(answer.headers), answer.read().decode("utf-8", "replace")
     except urllib.error.HTTPError as error:
         return error.code, dict(error.headers), ""
