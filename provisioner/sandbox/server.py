@@ -194,7 +194,8 @@ def write_hosts(box: Sandbox) -> None:
     _write_private(box.inventory / "group_vars" / "mailservers" / "sandbox.yml",
                    "---\n# Written by `mailprov sandbox up`: a throwaway container stays off the Internet.\n"
                    + offline
-                   + "# The demo shows the webmail too (Roundcube at https://MAIL_HOSTNAME/).\nmail_webmail: {enabled: true}\n",
+                   + "# The demo shows the webmail too (Roundcube at https://MAIL_HOSTNAME/).\n"
+                   + "mail_webmail: {enabled: true}\n",
                    mode=0o644)
 
 
