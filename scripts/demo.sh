@@ -46,6 +46,15 @@ printf '\n==> %s\n' "https://autoconfig.demo.test/mail/config-v1.1.xml, served b
 curl --silent --show-error --fail --insecure --resolve "autoconfig.demo.test:$https_port:127.0.0.1" \
   "https://autoconfig.demo.test:$https_port/mail/config-v1.1.xml"
 
+# The webmail (Roundcube; the sandbox enables mail_webmail) at the server's name: a browser
+# reaches it through the published port once the name points at 127.0.0.1.
+printf '\n==> %s\n' "Webmail: https://mail.sandbox.test:$https_port/ (Roundcube on the server's nginx)"
+printf '    log in as postmaster@demo.test with the demo password printed by sandbox up above\n'
+printf '    the name must point at 127.0.0.1, e.g. chromium --host-resolver-rules="MAP mail.sandbox.test 127.0.0.1"\n'
+printf '    (self-signed certificate: the browser asks to accept it)\n'
+curl --silent --show-error --fail --insecure --output /dev/null --write-out '    login page: HTTP %{http_code}\n' \
+  --resolve "mail.sandbox.test:$https_port:127.0.0.1" "https://mail.sandbox.test:$https_port/"
+
 cat <<EOT
 
 Set a new password for the demo mailbox:

@@ -5,7 +5,8 @@
 set -euo pipefail
 
 packages=(podman runc netavark aardvark-dns slirp4netns fuse-overlayfs uidmap iptables
-          debootstrap python3-venv swaks openssl make git nsd curl)
+          debootstrap python3-venv swaks openssl make git nsd curl
+          chromium chromium-driver)
 
 missing=()
 for pkg in "${packages[@]}"; do

@@ -131,6 +131,14 @@ class Bans:
 
 
 @dataclass(frozen=True)
+class Webmail:
+    """Roundcube at https://HOST/ (HOST: mail_hostname unless host is set)."""
+
+    enabled: bool = False
+    host: str | None = None
+
+
+@dataclass(frozen=True)
 class Host:
     name: str
     vars: Mapping[str, Any]
@@ -152,6 +160,7 @@ class Settings:
     mta_sts: MtaSts = MtaSts()
     bans: Bans = Bans()
     sending_limit: int = DEFAULT_SENDING_LIMIT
+    webmail: Webmail = Webmail()
 
 
 @dataclass(frozen=True)
@@ -180,12 +189,15 @@ class Inventory:
 
     def certificate_names(self, host: Host | None = None) -> tuple[str, ...]:
         """The names an ACME certificate is requested for (as roles/acme computes them): the
-        server, mta-sts. and autoconfig. of every hosted domain, then mail_tls.extra_names."""
+        server, mta-sts. and autoconfig. of every hosted domain, then mail_tls.extra_names, then the
+        webmail's own name when it has one."""
         hostname = self.hostname_for(host) if host is not None else self.settings.mail_hostname
         names = [hostname]
         names += [f"mta-sts.{d.name}" for d in self.domains]
         names += [f"autoconfig.{d.name}" for d in self.domains]
         names += list(self.settings.tls.extra_names)
+        if self.settings.webmail.enabled and self.settings.webmail.host:
+            names.append(self.settings.webmail.host)
         return tuple(dict.fromkeys(n.lower() for n in names))
 
     def domain(self, name: str) -> Domain | None:

@@ -20,7 +20,7 @@ from provisioner.problems import shown
 GROUP = "mailservers"
 SETTINGS_KEYS = {
     "mail_hostname", "mail_tls", "mail_message_size_limit", "mail_relay", "mail_dmarc", "mail_dkim", "mail_spam",
-    "mail_mta_sts", "mail_bans", "mail_sending_limit", "mail_dnsbl",
+    "mail_mta_sts", "mail_bans", "mail_sending_limit", "mail_dnsbl", "mail_webmail",
 }
 ACCOUNTS_KEY = "mail_domains"
 # Variables meant for Ansible itself, for a vault or for mailprov's tools are not ours to check.

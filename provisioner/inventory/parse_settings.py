@@ -38,6 +38,7 @@ from provisioner.inventory.parse import (
     TLS_KEYS,
     RawInventory,
 )
+from provisioner.inventory.parse_webmail import parse_webmail
 from provisioner.inventory.protection import parse_protection
 from provisioner.inventory.reader import CANONICAL_SIZE, Collector, Reader, closest, is_vault_value, parse_size
 from provisioner.problems import shown
@@ -72,11 +73,12 @@ def parse_settings(
     spam = _parse_spam(group_vars, out)
     mta_sts = _parse_mta_sts(group_vars, out)
     protection = parse_protection(group_vars, out)  # mail_bans, mail_sending_limit
-    dnsbl_ok = parse_dnsbl(group_vars, out) is not None
-    if (not dnsbl_ok or hostname is None or tls is None or size is None or not relay_ok or dmarc is None
-            or dkim is None or spam is None or mta_sts is None or protection is None):
+    webmail = parse_webmail(group_vars, out)
+    if (parse_dnsbl(group_vars, out) is None or hostname is None or tls is None or size is None or not relay_ok
+            or dmarc is None or dkim is None or spam is None or mta_sts is None or protection is None
+            or webmail is None):
         return None
-    return Settings(hostname, tls, size, relay, dmarc, dkim, spam, mta_sts, *protection)
+    return Settings(hostname, tls, size, relay, dmarc, dkim, spam, mta_sts, *protection, webmail=webmail)
 
 
 def _section(
@@ -252,7 +254,6 @@ def _parse_dkim(group_vars: Mapping[str, tuple[str, Any]], out: Collector) -> Dk
             reader.problem("mail_dkim.selector", f"{shown(selector)} is not a DNS label",
                            "use lower-case letters, digits and inner hyphens, e.g. mail or mail2026")
         return Dkim(str(selector))
-
     return _optional_section(group_vars, "mail_dkim", "a mapping with selector", DKIM_KEYS, out,
                              default=Dkim(), build=build)
 
@@ -295,6 +296,5 @@ def _parse_mta_sts(group_vars: Mapping[str, tuple[str, Any]], out: Collector) ->
             reader.problem("mail_mta_sts.max_age", f"{max_age!r} is not a number of seconds up to a year",
                            "use e.g. 604800 (a week)")
         return MtaSts(cast(MtaStsMode, mode), int(max_age) if isinstance(max_age, int) else MtaSts.max_age)
-
     return _optional_section(group_vars, "mail_mta_sts", "a mapping with mode and max_age", MTA_STS_KEYS, out,
                              default=MtaSts(), build=build)

@@ -39,6 +39,7 @@ from provisioner.probe.smtp import (
 )
 from provisioner.probe.srs import srs_running
 from provisioner.probe.web import autoconfig, https_banner, mta_sts
+from provisioner.probe.webmail import webmail_login
 
 __all__ = ["ROUND_TRIP_CHECK", "Check", "Target", "run_checks", "targets"]
 
@@ -153,4 +154,6 @@ def run_checks(
     add("AUTH + send (smtps)", lambda: submit(t, "smtps", tokens))
     add(ROUND_TRIP_CHECK, lambda: read_back_imap(t, tokens))
     add("read over POP3", lambda: read_back_pop3(t, tokens))
+    if inventory is not None and inventory.settings.webmail.enabled:
+        add("webmail login (https)", lambda: webmail_login(t, inventory))
     return results

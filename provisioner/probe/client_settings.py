@@ -100,8 +100,19 @@ def client_settings(inventory: Inventory | None, address: str, network: Network 
         incoming=(server("imap", "imaps", "SSL"), server("pop3", "pop3s", "SSL")),
         outgoing=(server("smtp", "smtps", "SSL"), server("smtp", "submission", "STARTTLS")),
         notes=(f"Apple devices: open {apple_profile_url(login.domain.name)} to install these settings "
-               "(no password in it; the device asks for the address, username and password)",),
+               "(no password in it; the device asks for the address, username and password)",
+               *_webmail_note(inventory, ports["https"])),
     )
+
+
+def _webmail_note(inventory: Inventory, https_port: int) -> tuple[str, ...]:
+    """Where the webmail is (mail_webmail), with the same address and password."""
+    webmail = inventory.settings.webmail
+    if not webmail.enabled:
+        return ()
+    port = "" if https_port == PUBLIC_PORTS["https"] else f":{https_port}"
+    return (f"Webmail: https://{webmail.host or inventory.settings.mail_hostname}{port}/ "
+            "(log in with the same address and password)",)
 
 
 def from_provider(address: str, provider: table.Provider, found_by: str,

@@ -18,28 +18,41 @@ _MAX_BODY = 1024 * 1024
 
 
 def https_get(target: Target, name: str, path: str) -> tuple[int, str, bytes]:
-    """GET https://NAME/PATH at the target's address: status, content type, body. With a
-    verified chain (acme, files) the certificate must cover NAME too; a self-signed one names
-    the mail host only, and nobody trusts it anyway."""
+    """GET https://NAME/PATH at the target's address: status, content type, body."""
+    status, headers, body = https_exchange(target, name, path)
+    return status, dict(headers).get("content-type", ""), body
+
+
+def https_exchange(
+    target: Target, name: str, path: str, *, method: str = "GET", headers: tuple[tuple[str, str], ...] = (),
+    body: bytes = b"",
+) -> tuple[int, list[tuple[str, str]], bytes]:
+    """One request to https://NAME/PATH at the target's address: status, headers (lower-case
+    names, in order: Set-Cookie may repeat), body. With a verified chain (acme, files) the
+    certificate must cover NAME too; a self-signed one names the mail host only, and nobody
+    trusts it anyway."""
     raw = socket.create_connection((target.address, target.ports["https"]), timeout=TIMEOUT)
     with target.context.wrap_socket(raw, server_hostname=name) as tls:
         if target.verify_tls:
             tls_info(Target(target.host, target.address, name, target.ports, True, target.ca_file), tls)
-        request = f"GET {path} HTTP/1.1\r\nHost: {name}\r\nConnection: close\r\nUser-Agent: mailprov-check\r\n\r\n"
-        tls.sendall(request.encode("ascii"))
+        extra = "".join(f"{key}: {value}\r\n" for key, value in headers)
+        length = f"Content-Length: {len(body)}\r\n" if method != "GET" else ""
+        request = (f"{method} {path} HTTP/1.1\r\nHost: {name}\r\nConnection: close\r\n"
+                   f"User-Agent: mailprov-check\r\n{extra}{length}\r\n")
+        tls.sendall(request.encode("ascii") + body)
         data = b""
         while len(data) < _MAX_BODY and (chunk := tls.recv(65536)):
             data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
+    head, _, payload = data.partition(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
     try:
         status = int(lines[0].split()[1])
     except (IndexError, ValueError):
         raise ProbeFailed(f"https://{name}{path}: not an HTTP answer") from None
-    headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
-    if headers.get("transfer-encoding", "").lower() == "chunked":
-        body = _unchunk(body)
-    return status, headers.get("content-type", ""), body
+    fields = [(k.strip().lower(), v.strip()) for k, _, v in (line.partition(":") for line in lines[1:])]
+    if dict(fields).get("transfer-encoding", "").lower() == "chunked":
+        payload = _unchunk(payload)
+    return status, fields, payload
 
 
 def _unchunk(data: bytes) -> bytes:

@@ -193,7 +193,10 @@ def write_hosts(box: Sandbox) -> None:
     offline = "".join(f"{k}: {json.dumps(v)}\n" for k, v in container.OFFLINE_VARS.items())
     _write_private(box.inventory / "group_vars" / "mailservers" / "sandbox.yml",
                    "---\n# Written by `mailprov sandbox up`: a throwaway container stays off the Internet.\n"
-                   + offline, mode=0o644)
+                   + offline
+                   + "# The demo shows the webmail too (Roundcube at https://MAIL_HOSTNAME/).\n"
+                   + "mail_webmail: {enabled: true}\n",
+                   mode=0o644)
 
 
 def _write_private(path: Path, text: str, mode: int = 0o600) -> None:
