@@ -26,6 +26,7 @@ TASKS = {
     "Read the certificate expiry": "certificate",
     "Count the mail queue": "queue",
     "Measure the mail store": "store",
+    "Read the backup record": "backup",
 }
 
 
