@@ -97,7 +97,8 @@ def _env(reader: Reader, value: object) -> dict[str, str] | None:
             reader.problem(where, "not a back-end variable restic reads",
                            "use e.g. AWS_ACCESS_KEY_ID; mailprov sets RESTIC_* itself")
         elif not is_vault_value(secret):
-            reader.problem(where, "a plaintext value", f'put it in Ansible Vault: {name}: "{{{{ vault_{name.lower()} }}}}"')
+            fix = f'put it in Ansible Vault: {name}: "{{{{ vault_{name.lower()} }}}}"'
+            reader.problem(where, "a plaintext value", fix)
         else:
             result[name] = str(secret)
     return result
