@@ -31,7 +31,7 @@ from provisioner.sandbox import container
 NAME_ENV = "MAILPROV_RESTORE_NAME"
 PORT_BASE_ENV = "MAILPROV_RESTORE_PORT_BASE"
 DEFAULT_NAME = "mailprov-restore"
-DEFAULT_PORT_BASE = 27000
+DEFAULT_PORT_BASE = 30000  # clear of the demo 14-15xxx, rehearsals 16-25xxx, e2e 26-27xxx, bench 28-29xxx
 REHEARSE_PORT_BASE = 16000  # overlay.ports_for(0)'s base, shifted to ours
 
 
