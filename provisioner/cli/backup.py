@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -38,44 +39,44 @@ def _run(inventory_dir: Path, action: str, host: str | None) -> list[runs.HostBa
     return results
 
 
-@backup_group.command("now")
-@inventory_option
-@json_option
-@host_option
-def backup_now(*, inventory_dir: Path, as_json: bool, host: str | None) -> None:
-    """Run the backup on each host now (the unit its timer starts); exit 1 if one failed."""
-    results = _run(inventory_dir, "now", host)
-    if as_json:
-        print_json({"ok": all(h.error is None for h in results), "hosts": [h.summary() for h in results]})
-    else:
-        for h in results:
-            rec = h.record or {}
-            click.echo(f"{h.host}: " + (f"failed: {h.error}" if h.error else
-                       f"snapshot {str(rec.get('snapshot', ''))[:8]} at {rec.get('time')}, "
-                       f"{rec.get('files')} files, {rec.get('added')} bytes added"))
-    sys.exit(EXIT_FAILED if any(h.error for h in results) else 0)
+def _backup_command(action: str, doc: str, show: Callable[[list[runs.HostBackups]], None]) -> None:
+    """`backup now` and `backup list`: the same options, one run of backup.yml, --json alike."""
+
+    @backup_group.command(action, help=doc)
+    @inventory_option
+    @json_option
+    @host_option
+    def command(*, inventory_dir: Path, as_json: bool, host: str | None) -> None:
+        results = _run(inventory_dir, action, host)
+        if as_json:
+            print_json({"ok": all(h.error is None for h in results), "hosts": [h.summary() for h in results]})
+        else:
+            show(results)
+        sys.exit(EXIT_FAILED if any(h.error for h in results) else 0)
 
 
-@backup_group.command("list")
-@inventory_option
-@json_option
-@host_option
-def backup_list(*, inventory_dir: Path, as_json: bool, host: str | None) -> None:
-    """List each host's snapshots, oldest first."""
-    results = _run(inventory_dir, "list", host)
-    if as_json:
-        print_json({"ok": all(h.error is None for h in results), "hosts": [h.summary() for h in results]})
-    else:
-        console = Console()
-        for h in results:
-            if h.error:
-                console.print(f"[red]{escape(h.host)}: {escape(h.error)}[/]")
-                continue
-            table = FitTable(("id", "time", "host", "size"), title=h.host, right=("size",))
-            for s in h.snapshots:
-                table.add_row(s["short_id"], s["time"][:19], s["host"], "" if s["bytes"] is None else str(s["bytes"]))
-            console.print(table)
-    sys.exit(EXIT_FAILED if any(h.error for h in results) else 0)
+def _show_run(results: list[runs.HostBackups]) -> None:
+    for h in results:
+        rec = h.record or {}
+        click.echo(f"{h.host}: " + (f"failed: {h.error}" if h.error else
+                   f"snapshot {str(rec.get('snapshot', ''))[:8]} at {rec.get('time')}, "
+                   f"{rec.get('files')} files, {rec.get('added')} bytes added"))
+
+
+def _show_list(results: list[runs.HostBackups]) -> None:
+    console = Console()
+    for h in results:
+        if h.error:
+            console.print(f"[red]{escape(h.host)}: {escape(h.error)}[/]")
+            continue
+        table = FitTable(("id", "time", "host", "size"), title=h.host, right=("size",))
+        for s in h.snapshots:
+            table.add_row(s["short_id"], s["time"][:19], s["host"], "" if s["bytes"] is None else str(s["bytes"]))
+        console.print(table)
+
+
+_backup_command("now", "Run the backup on each host now (the unit its timer starts); exit 1 if one failed.", _show_run)
+_backup_command("list", "List each host's snapshots, oldest first.", _show_list)
 
 
 @click.command("restore")
