@@ -15,13 +15,19 @@ PERIODS_ALLOWED = 2  # one late or failed run is tolerated; two in a row is a fa
 
 def verdict(host: str, record: dict[str, object] | None, period: int, now: datetime.datetime) -> Check:
     """Pass when the record says ok and its time is within two periods of ``now``."""
-    if not record or record.get("result") != "ok":
-        return Check(host, CHECK_NAME, "fail", "no successful backup recorded yet (mailprov backup now)")
+    if not record or record.get("result") not in ("ok", "none"):
+        return Check(host, CHECK_NAME, "fail", "no backup record: deploy with mail_backup set (mailprov deploy)")
     try:
         when = datetime.datetime.strptime(str(record.get("time")), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.UTC)
     except ValueError:
         return Check(host, CHECK_NAME, "fail", f"unreadable backup time {record.get('time')!r}")
     age = (now - when).total_seconds()
+    if record.get("result") == "none":  # set up at `time`, no success yet
+        if age > PERIODS_ALLOWED * period:
+            return Check(host, CHECK_NAME, "fail", f"no successful backup since backups were set up at "
+                         f"{record.get('time')}; see journalctl -u mailprov-backup")
+        return Check(host, CHECK_NAME, "skip", f"no backup yet (set up at {record.get('time')}); "
+                     "run mailprov backup now, or wait for the timer")
     detail = f"last success {record.get('time')}, snapshot {str(record.get('snapshot', ''))[:8]}"
     if age > PERIODS_ALLOWED * period:
         return Check(host, CHECK_NAME, "fail",

@@ -92,6 +92,8 @@ NOW = datetime.datetime(2026, 12, 1, 12, 0, tzinfo=datetime.UTC)
         ({"result": "ok", "time": "2026-11-29T13:00:00Z"}, "pass"),  # 47 h: one run missed
         ({"result": "ok", "time": "2026-11-29T11:00:00Z"}, "fail"),  # 49 h: two periods
         ({"result": "ok", "time": "yesterday"}, "fail"),
+        ({"result": "none", "time": "2026-12-01T10:00:00Z"}, "skip"),  # set up, first run still due
+        ({"result": "none", "time": "2026-11-20T10:00:00Z"}, "fail"),  # set up long ago, never succeeded
         (None, "fail"),
     ],
 )
