@@ -58,6 +58,7 @@ e2e: venv images
 bench: venv images
 	python bench/bench_edits.py
 	python bench/bench_deploy.py
+	python bench/bench_backup.py
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache

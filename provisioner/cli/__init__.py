@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from provisioner import __version__
-from provisioner.cli import accounts, bans, check, deploy, probe_account, sandbox, settings_command, setup
+from provisioner.cli import accounts, backup, bans, check, deploy, probe_account, sandbox, settings_command, setup
 from provisioner.cli import dns as dns_cli
 from provisioner.cli import rehearse as rehearse_cli
 from provisioner.cli import relay as relay_cli
@@ -35,3 +35,5 @@ main.add_command(rehearse_cli.rehearse)
 main.add_command(relay_cli.relay)
 main.add_command(dns_cli.dns_command)
 main.add_command(probe_account.probe_account_group)
+main.add_command(backup.backup_group)
+main.add_command(backup.restore)

@@ -10,6 +10,7 @@ import click
 from rich.console import Console
 from rich.text import Text
 
+from provisioner.backup.freshness import backup_checks
 from provisioner.cli import completion
 from provisioner.cli.common import (
     EXIT_FAILED,
@@ -81,6 +82,10 @@ def run_probes(console: Console, hosts: list[probe.Target], inventory: Inventory
     for target in hosts:
         with console.status(f"checking {target.host} at {target.address}") as status:
             results += probe.run_checks(target, lambda c: status.update(f"{c.host}: {c.name}"), inventory)
+    if inventory.settings.backup is not None:  # the last success, read over SSH (status.yml)
+        with console.status("reading the backup records"):
+            wanted = {t.host for t in hosts}
+            results += [c for c in backup_checks(inventory, ",".join(sorted(wanted))) if c.host in wanted]
     return results
 
 

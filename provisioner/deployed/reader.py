@@ -28,6 +28,7 @@ TASKS = {
     "Measure the mail store": "store",
     "Read the fail2ban jails": "jails",
     "Read the sending limits": "ratelimit",
+    "Read the backup record": "backup",
 }
 
 

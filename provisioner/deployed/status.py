@@ -67,6 +67,8 @@ def host_status(read_back: HostRead, now: datetime) -> HostStatus:
         status.certificate_days_left = (expiry - now).days
     status.queue = _int_first(read_back.stdout("queue"))
     status.mail_store_bytes = _int_first(read_back.stdout("store"))
+    backup = read_back.json_file("backup") or {}
+    status.last_backup = str(backup["time"]) if backup.get("result") == "ok" and backup.get("time") else None
     return status
 
 

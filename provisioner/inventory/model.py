@@ -118,6 +118,39 @@ class Spam:
     greylist: bool = False
 
 
+# Backup schedules -> their period in seconds: `check` fails after two periods without success.
+# roles/backup/vars/main.yml maps the same names to systemd OnCalendar (a unit test pins both).
+BACKUP_SCHEDULES: Mapping[str, int] = {"hourly": 3600, "daily": 86400, "weekly": 604800}
+# Where restic may keep a repository: a local path (a second disk) or one of these back ends.
+BACKUP_BACKENDS: tuple[str, ...] = ("sftp:", "s3:", "rest:", "b2:", "azure:", "gs:", "swift:", "rclone:")
+
+
+@dataclass(frozen=True)
+class BackupKeep:
+    daily: int = 7
+    weekly: int = 4
+    monthly: int = 6
+
+
+@dataclass(frozen=True)
+class Backup:
+    """restic on the server: repository, password (vault) and back-end credentials (vault)."""
+
+    repository: str
+    password: str = field(repr=False)
+    schedule: str = "daily"
+    keep: BackupKeep = BackupKeep()
+    env: Mapping[str, str] = field(default_factory=dict, repr=False)  # e.g. AWS_ACCESS_KEY_ID, vault values
+
+    @property
+    def period(self) -> int:
+        return BACKUP_SCHEDULES[self.schedule]
+
+    @property
+    def local(self) -> bool:
+        return self.repository.startswith("/")
+
+
 @dataclass(frozen=True)
 class Bans:
     """Brute-force bans (fail2ban; parsed by protection.py): `max_failures` failed logins within
@@ -161,6 +194,7 @@ class Settings:
     bans: Bans = Bans()
     sending_limit: int = DEFAULT_SENDING_LIMIT
     webmail: Webmail = Webmail()
+    backup: Backup | None = None
 
 
 @dataclass(frozen=True)

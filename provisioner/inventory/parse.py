@@ -20,7 +20,7 @@ from provisioner.problems import shown
 GROUP = "mailservers"
 SETTINGS_KEYS = {
     "mail_hostname", "mail_tls", "mail_message_size_limit", "mail_relay", "mail_dmarc", "mail_dkim", "mail_spam",
-    "mail_mta_sts", "mail_bans", "mail_sending_limit", "mail_dnsbl", "mail_webmail",
+    "mail_mta_sts", "mail_bans", "mail_sending_limit", "mail_dnsbl", "mail_webmail", "mail_backup",
 }
 ACCOUNTS_KEY = "mail_domains"
 # Variables meant for Ansible itself, for a vault or for mailprov's tools are not ours to check.
@@ -40,6 +40,8 @@ RELAY_KEYS = ("host", "port", "username", "password", "provider", "tls", "sender
 DMARC_KEYS = ("policy", "rua")
 DKIM_KEYS = ("selector",)
 SPAM_KEYS = ("reject_score", "junk_score", "greylist")
+BACKUP_KEYS = ("repository", "password", "schedule", "keep", "env")
+BACKUP_KEEP_KEYS = ("daily", "weekly", "monthly")
 
 
 class EncryptedFile:

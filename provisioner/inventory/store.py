@@ -28,6 +28,7 @@ from provisioner.inventory.consistency import check_accounts, check_release
 from provisioner.inventory.model import Inventory
 from provisioner.inventory.parse import ACCOUNTS_KEY, ENCRYPTED, GROUP, RawInventory, merged_group_vars, parse_hosts
 from provisioner.inventory.parse_accounts import parse_domains
+from provisioner.inventory.parse_backup import parse_backup
 from provisioner.inventory.parse_settings import parse_settings
 from provisioner.inventory.reader import Collector
 from provisioner.problems import InventoryInvalid, Problem, clip
@@ -133,6 +134,7 @@ def build(raw: RawInventory) -> Inventory:
     hosts = parse_hosts(raw, out)
     group_vars = merged_group_vars(raw, out)
     settings = parse_settings(raw, group_vars, hosts, out)
+    backup_ok, backup = parse_backup(group_vars, out)
     if raw.group_files.get(str(raw.root / ACCOUNTS_FILE)) is ENCRYPTED:
         out.add(str(raw.root / ACCOUNTS_FILE), "(file)",
                 "encrypted with Ansible Vault, so mailprov can neither check nor edit the accounts",
@@ -142,9 +144,9 @@ def build(raw: RawInventory) -> Inventory:
     if domains is not None:
         check_accounts(accounts_file, domains, out)
         check_release(accounts_file, hosts, domains, out)
-    if out.problems or settings is None or domains is None:
+    if out.problems or settings is None or domains is None or not backup_ok:
         raise InventoryInvalid(out.problems)
-    return Inventory(raw.root, hosts, settings, domains)
+    return Inventory(raw.root, hosts, replace(settings, backup=backup), domains)
 
 
 def load_inventory(root: Path) -> Inventory:

@@ -1,7 +1,8 @@
 """The main job, end to end, through the real `mailprov` command:
 
 sandbox up -> deploy -> check -> deploy again (zero changes) -> user add +
-deploy --tags accounts -> the new user logs in over IMAP -> sandbox down.
+deploy --tags accounts -> the new user logs in over IMAP -> backup, restore into a fresh
+container and compare (backup_restore.py) -> sandbox down.
 
 Needs root, podman and the local image (built on demand). Uses its own
 container name, ports and state folder (sandbox_support), never the demo's;
@@ -21,6 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import backup_restore
 import pytest
 from sandbox_support import e2e_environ, e2e_sandbox
 
@@ -102,6 +104,9 @@ def test_main_job(env: dict[str, str]) -> None:
     imap_login(box.ports()["imaps"], sandbox.DEMO_USER, demo_password)
     with pytest.raises(imaplib.IMAP4.error):
         imap_login(box.ports()["imaps"], NEW_USER, "wrong-password")
+
+    # Backup and restore (tests/e2e/backup_restore.py), on the same deployed sandbox.
+    backup_restore.exercise(env, box, demo_password, mailprov, ok)
 
     ok(mailprov(env, "sandbox", "down", "--release", RELEASE))
     assert sandbox.container_state(box) is None

@@ -28,6 +28,7 @@ FLOORS: list[tuple[str, ...]] = [
     ("dns", "probe", "deployed"),
     ("sandbox",),
     ("rehearse",),
+    ("backup",),
     ("cli",),
 ]
 FLOOR_OF = {part: level for level, parts in enumerate(FLOORS) for part in parts}
