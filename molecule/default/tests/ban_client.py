@@ -3,6 +3,7 @@
 
   imap-fail SOURCE N   N IMAPS (993) logins with a wrong password, one connection each
   smtp-fail SOURCE N   N AUTH attempts on 587 (after STARTTLS) with a wrong password
+  webmail-fail SOURCE N  N Roundcube logins (https://mail.example.test/ on 443) with a wrong password
   probe SOURCE         can SOURCE open a TCP connection to 993 and 587? prints JSON
   use SOURCE           alice logs in over IMAPS and sends a message on 587; prints JSON
 Only loopback addresses are used: the test never leaves the container's namespace.
@@ -12,12 +13,15 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import http.client
 import imaplib
 import json
+import re
 import smtplib
 import socket
 import ssl
 import sys
+import urllib.parse
 
 SERVER = "127.0.0.1"
 USER, PASSWORD = "alice@example.test", "alice-Secret-1"
@@ -69,6 +73,28 @@ def smtp_fail(source: str, count: int) -> None:
             session.quit()
 
 
+def webmail_fail(source: str, count: int) -> None:
+    """Roundcube's own login form: its session cookie and request token, then a wrong password."""
+    for _ in range(count):
+        conn = http.client.HTTPSConnection(SERVER, 443, context=CONTEXT, timeout=20, source_address=(source, 0))
+        conn.request("GET", "/", headers={"Host": "mail.example.test"})
+        page = conn.getresponse()
+        body = page.read().decode()
+        cookies = "; ".join(c.split(";", 1)[0] for c in page.headers.get_all("Set-Cookie") or [])
+        found = re.search(r'name="_token" value="([^"]+)"', body)
+        if found is None:
+            raise SystemExit(f"no login form ({page.status})")
+        form = urllib.parse.urlencode({"_token": found.group(1), "_task": "login", "_action": "login",
+                                       "_timezone": "UTC", "_url": "", "_user": USER, "_pass": "wrong-password"})
+        conn.request("POST", "/?_task=login", body=form, headers={
+            "Host": "mail.example.test", "Cookie": cookies, "Content-Type": "application/x-www-form-urlencoded"})
+        answer = conn.getresponse()
+        answer.read()
+        if answer.status == 302:  # a redirect into the mailbox: logged in
+            raise SystemExit("a wrong password logged in to the webmail")
+        conn.close()
+
+
 def probe(source: str) -> dict[str, bool]:
     result = {}
     for port in (993, 587):
@@ -98,6 +124,8 @@ if __name__ == "__main__":
         imap_fail(address, int(sys.argv[3]))
     elif action == "smtp-fail":
         smtp_fail(address, int(sys.argv[3]))
+    elif action == "webmail-fail":
+        webmail_fail(address, int(sys.argv[3]))
     elif action == "probe":
         print(json.dumps(probe(address)))
     elif action == "use":

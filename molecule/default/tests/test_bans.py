@@ -95,8 +95,8 @@ def test_fail2ban_runs_the_jails_with_nftables(server: Server) -> None:
         assert "127.0.0.1" in ignored and "10.88.0.0/16" in ignored, ignored
         actions = server.host.check_output(f"fail2ban-client get {jail} actions")
         assert "nftables" in actions, actions
-    # Without webmail there is no Roundcube jail (it would need its log file).
-    assert "roundcube" not in status
+    # The scenario enables webmail: Roundcube's failed logins have their jail too.
+    assert "roundcube-auth" in status
 
 
 def test_imap_failures_ban_the_address_until_ban_time(server: Server) -> None:
@@ -112,6 +112,15 @@ def test_imap_failures_ban_the_address_until_ban_time(server: Server) -> None:
     wait_for(lambda: reachable(server, ATTACKER) == {"993": True, "587": True}, BAN_TIME + 40,
              "the ban to expire")
     assert time.monotonic() - started < BAN_TIME + 40
+
+
+def test_webmail_failures_ban_the_address(server: Server) -> None:
+    """Wrong passwords in Roundcube's login form (logged to /var/log/roundcube/errors.log with
+    the client's address) ban it from every login port, webmail included."""
+    client(server, "webmail-fail", ATTACKER, str(FAILURES))
+    wait_for(lambda: ATTACKER in banned(server, "roundcube-auth"), 30, "the roundcube-auth jail to ban 127.0.0.2")
+    assert reachable(server, ATTACKER) == {"993": False, "587": False}
+    assert json.loads(client(server, "use", USER, token("after-webmail-ban"))) == {"imap": "OK", "smtp": "accepted"}
 
 
 @pytest.fixture
