@@ -236,14 +236,6 @@ def log_since(server: Server, queue_id: str) -> str:
     return run(server, f"journalctl --no-pager -q -o cat --since '-5min' | grep {queue_id} || true")
 
 
-def needs_signed_zone(lab: Server) -> None:
-    """Bookworm's unbound 1.17 answers SERVFAIL for the test zone (auth-zone for-upstream under
-    the offline `forward-zone "."`; the zone loads without error), not yet diagnosed: the
-    proofs that need the signed zone run on trixie (unbound 1.26) only for now."""
-    if lab.release == "bookworm":
-        pytest.skip("unbound 1.17 (bookworm) does not yet serve the signed test zone (docs/outbound-tls.md)")
-
-
 def test_mta_sts_resolver_runs_on_loopback(lab: Server) -> None:
     run(lab, "systemctl is-active postfix-mta-sts-resolver")
     listening = run(lab, "ss -Htln 'sport = :8461'")
@@ -253,7 +245,6 @@ def test_mta_sts_resolver_runs_on_loopback(lab: Server) -> None:
 
 
 def test_policy_map_answers_from_the_published_policy(lab: Server) -> None:
-    needs_signed_zone(lab)
     answer = run(lab, "postmap -q sts.tls.test socketmap:inet:127.0.0.1:8461:postfix")
     assert answer.split()[0] == "secure" and "match=mx-sts.tls.test" in answer, answer
     # No policy published: no answer, so DANE or opportunistic TLS decide.
@@ -263,7 +254,6 @@ def test_policy_map_answers_from_the_published_policy(lab: Server) -> None:
 
 
 def test_dane_matching_tlsa_delivers_over_verified_tls(lab: Server) -> None:
-    needs_signed_zone(lab)
     recipient = f"{token('dane')}@good.tls.test"
     queue_id = send_out(lab, recipient)
     assert attempt(lab, queue_id, recipient) is None, log_since(lab, queue_id)
@@ -273,7 +263,6 @@ def test_dane_matching_tlsa_delivers_over_verified_tls(lab: Server) -> None:
 
 
 def test_dane_tlsa_mismatch_defers_and_never_sends(lab: Server) -> None:
-    needs_signed_zone(lab)
     recipient = f"{token('dane')}@bad.tls.test"
     queue_id = send_out(lab, recipient)
     reason = attempt(lab, queue_id, recipient)
@@ -284,7 +273,6 @@ def test_dane_tlsa_mismatch_defers_and_never_sends(lab: Server) -> None:
 
 
 def test_mta_sts_enforce_without_starttls_defers(lab: Server) -> None:
-    needs_signed_zone(lab)
     recipient = f"{token('sts')}@sts.tls.test"
     queue_id = send_out(lab, recipient)
     reason = attempt(lab, queue_id, recipient)
@@ -293,7 +281,6 @@ def test_mta_sts_enforce_without_starttls_defers(lab: Server) -> None:
 
 
 def test_receiver_without_dane_or_mta_sts_gets_mail_opportunistically(lab: Server) -> None:
-    needs_signed_zone(lab)
     recipient = f"{token('plain')}@plain.tls.test"
     queue_id = send_out(lab, recipient)
     assert attempt(lab, queue_id, recipient) is None, log_since(lab, queue_id)
