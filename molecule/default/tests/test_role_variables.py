@@ -55,7 +55,11 @@ def test_each_folder_is_created_once() -> None:
     for tasks in sorted(ROLES.glob("*/tasks/*.yml")):
         for task in yaml.safe_load(tasks.read_text()) or []:
             module = task.get("ansible.builtin.file") or {}
-            if module.get("state") == "directory":
-                path = str(module["path"])
+            if module.get("state") != "directory":
+                continue
+            # A loop over literal folders creates each of them (`path: "{{ item }}"`).
+            loop = task.get("loop")
+            looped = module["path"] == "{{ item }}" and isinstance(loop, list)
+            for path in [str(item) for item in loop] if looped else [str(module["path"])]:
                 assert path not in created, f"{path} created by {created[path]} and {tasks}"
                 created[path] = str(tasks)
