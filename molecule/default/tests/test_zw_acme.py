@@ -61,7 +61,9 @@ ACCOUNTS = "find /etc/letsencrypt/accounts -name regr.json"
 # Mail and web ports (container side); 25 and 587 need STARTTLS first.
 TLS_PORTS = [25, 587, 465, 993, 995, 443]
 UNITS = ["postfix@-.service", "dovecot.service", "nginx.service"]
-TAGS = ("--tags", "base,web,acme")
+# webmail too: Roundcube's TLS checks of IMAP/submission trust what the TLS mode serves
+# (the system CAs under acme, the server's own certificate when self-signed).
+TAGS = ("--tags", "base,webmail,web,acme")
 
 
 def _acme(release: str, **more: Any) -> dict[str, Any]:
