@@ -10,19 +10,14 @@ No certificate found means no TLSA record: a made-up one would make DANE senders
 from __future__ import annotations
 
 import base64
-import shutil
 import smtplib
 import ssl
-import tempfile
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from provisioner.dns.read_play import run_generated_play
 from provisioner.inventory.role_vars import role_for
-from provisioner.runner.options import PlaybookRun
 from provisioner.runner.progress import Progress
-from provisioner.runner.run import execute
 
 # mail_common's defaults/main.yml (pinned by tests/unit/test_dns_tlsa.py); the role itself is
 # not loaded here: its argument spec wants the host's facts.
@@ -59,13 +54,7 @@ def fetch(inventory: Path) -> tuple[dict[str, bytes], list[str]]:
         elif event.get("event") == "runner_on_unreachable":
             notes.append(f"{data.get('host')}: unreachable, its certificate (TLSA record) was not read")
 
-    folder = Path(tempfile.mkdtemp(prefix="mailprov-tlsa-"))
-    try:
-        playbook = folder / "certificate.yml"
-        playbook.write_text(yaml.safe_dump(play, sort_keys=False), encoding="utf-8")
-        result = execute(PlaybookRun(playbook, inventory), collect, count=False)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    result = run_generated_play(play, inventory, collect, "certificate")
     if result.rc != 0 and not notes:
         notes.append(f"reading the certificates failed (ansible rc {result.rc}); run `mailprov deploy` first?")
     return found, notes

@@ -19,19 +19,14 @@ from __future__ import annotations
 
 import base64
 import re
-import shutil
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from provisioner.dns.read_play import run_generated_play
 from provisioner.inventory.model import Dkim
 from provisioner.inventory.role_vars import internal_value
-from provisioner.runner.options import PlaybookRun
 from provisioner.runner.progress import Progress
-from provisioner.runner.run import execute
 
 DEFAULT_SELECTOR = Dkim.selector
 _QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"')
@@ -80,7 +75,6 @@ def fetch(inventory: Path, domains: Iterable[str], selector: str = DEFAULT_SELEC
             "failed_when": False,
         }],
     }]
-    folder = Path(tempfile.mkdtemp(prefix="mailprov-dkim-"))
     found: dict[str, str] = {}
     notes: list[str] = []
 
@@ -96,13 +90,7 @@ def fetch(inventory: Path, domains: Iterable[str], selector: str = DEFAULT_SELEC
         elif event.get("event") == "runner_on_unreachable":
             notes.append(f"{data.get('host')}: unreachable, its DKIM keys were not read")
 
-    try:
-        playbook = folder / "dkim.yml"
-        playbook.write_text(yaml.safe_dump(play, sort_keys=False), encoding="utf-8")
-        # Nobody watches a progress bar here: no task count first.
-        result = execute(PlaybookRun(playbook, inventory), collect, count=False)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    result = run_generated_play(play, inventory, collect, "dkim")
     if result.rc != 0 and not notes:
         notes.append(f"reading the DKIM keys failed (ansible rc {result.rc}); run `mailprov deploy` first?")
     return found, notes
