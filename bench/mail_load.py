@@ -89,7 +89,7 @@ class Delivery:
 
 
 def delivered_rate(
-    load: Load, sessions: int, messages: int, tag: str, container: str, maildir: str, timeout: float = 600.0
+    load: Load, sessions: int, messages: int, tag: str, container: str, maildir: str, timeout: float = 300.0
 ) -> Delivery:
     """Send, then wait until every accepted message is in the Maildir (or `timeout` passed)."""
     before = maildir_count(container, maildir)
