@@ -125,6 +125,9 @@ def report(rates: dict[str, tuple[Delivery, str]], ref_imap: float, imap: float)
         print(row(name, f"{rate.per_second:.1f} msg/s", counts, rate.per_second / hand, goal))
     print(row("IMAPS login p50, hand-built", f"{ref_imap:.1f} ms", "", 1.0, ""))
     print(row("IMAPS login p50, mailprov", f"{imap:.1f} ms", "", imap / ref_imap, "<= 1.1x"))
+    print("\nwhere the time went: CPU ms per message by command in the container (the busiest 6)")
+    for name, (rate, _) in rates.items():
+        print(f"  {name}: " + ", ".join(f"{command} {ms:.1f}" for command, ms in rate.cpu_per_message(6)))
 
 
 def main() -> None:

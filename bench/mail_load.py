@@ -7,12 +7,14 @@ Every client talks to a port published on 127.0.0.1; Maildir files are counted t
 from __future__ import annotations
 
 import imaplib
+import os
 import smtplib
 import ssl
 import statistics
 import subprocess
 import sys
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -77,29 +79,49 @@ def maildir_count(container: str, maildir: str) -> int:
     return int(run(["podman", "exec", container, "sh", "-c", script]).strip() or 0)
 
 
+def cpu_ticks(container: str) -> Counter[str]:
+    """CPU time so far (clock ticks) by command name in the container: user + system, reaped
+    children included (a process that exits counts in its parent: Postfix's short-lived ones in `master`)."""
+    script = "for p in /proc/[0-9]*; do cat $p/stat 2>/dev/null; echo; done"
+    total: Counter[str] = Counter()
+    for line in run(["podman", "exec", container, "sh", "-c", script]).splitlines():
+        if ")" in line:
+            command = line[line.index("(") + 1 : line.rindex(")")]
+            fields = line[line.rindex(")") + 2 :].split()
+            total[command] += sum(int(value) for value in fields[11:15])  # utime stime cutime cstime
+    return total
+
+
 @dataclass(frozen=True)
 class Delivery:
     accepted: int
     delivered: int
     seconds: float  # from the first connection until the last message was in the Maildir
+    cpu: Counter[str]  # CPU clock ticks by command in the container over the run: where the time went
 
     @property
     def per_second(self) -> float:
         return self.delivered / self.seconds if self.seconds else 0.0
+
+    def cpu_per_message(self, most: int) -> list[tuple[str, float]]:
+        """The `most` busiest commands, CPU milliseconds per delivered message."""
+        per = 1000 / os.sysconf("SC_CLK_TCK") / max(1, self.delivered)
+        return [(command, ticks * per) for command, ticks in self.cpu.most_common(most)]
 
 
 def delivered_rate(
     load: Load, sessions: int, messages: int, tag: str, container: str, maildir: str, timeout: float = 300.0
 ) -> Delivery:
     """Send, then wait until every accepted message is in the Maildir (or `timeout` passed)."""
-    before = maildir_count(container, maildir)
+    before, cpu_before = maildir_count(container, maildir), cpu_ticks(container)
     start = time.monotonic()
     accepted, _ = send_parallel(load, sessions, messages, tag)
     delivered = maildir_count(container, maildir) - before
     while delivered < accepted and time.monotonic() - start < timeout:
         time.sleep(0.2)
         delivered = maildir_count(container, maildir) - before
-    return Delivery(accepted, delivered, time.monotonic() - start)
+    seconds = time.monotonic() - start
+    return Delivery(accepted, delivered, seconds, cpu_ticks(container) - cpu_before)
 
 
 def imaps_login_p50(port: int, user: str, password: str, logins: int) -> float:
