@@ -1,6 +1,6 @@
 """Message-path and IMAP-login benchmark (issue 16, parts 3 and 4; not a test: prints figures, asserts nothing).
 
-    python bench/bench_message_path.py [--messages 1000] [--sessions 10] [--logins 50] [--keep]
+    python bench/bench_message_path.py [--messages 1000] [--sessions 10] [--logins 50] [--lever L] [--keep]
 
 N x 5 KB messages over 10 parallel SMTP sessions into one mailbox, sent from the host to a
 port published on 127.0.0.1; msg/s = messages accepted with 250 AND found in the Maildir
@@ -13,8 +13,9 @@ across machines and loads:
 2. mailprov as deployed on its own sandbox (container mailprov-bench7-trixie, 127.0.0.1:33xxx,
    state in .sandbox/bench-message-path/), measured with the rspamd milter switched off
    (smtpd_milters and non_smtpd_milters emptied, postfix reload; restored afterwards) and as
-   deployed; then IMAPS logins of its demo mailbox. `--lever` adds one figure: the milter off
-   and Dovecot's quota plugin off in LMTP (the quota-status policy query stays).
+   deployed; then IMAPS logins of its demo mailbox. `--lever lmtp-quota|quota-policy` adds a
+   figure with the milter off and Dovecot's quota plugin off in LMTP, or Postfix's quota-status
+   policy query off (repeatable; the configuration is restored after each).
 One container at a time. Trixie only: the reference's configuration is Dovecot 2.4's.
 """
 
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import secrets
 import shutil
 import sys
@@ -45,10 +47,14 @@ PORT_BASE = 33000
 SENDER = "bench@sender.example"  # an outside domain: rspamd does all its (offline) lookups
 MAILDIR = f"/var/vmail/{sandbox.DEMO_DOMAIN}/{sandbox.DEMO_USER.split('@')[0]}/Maildir"
 MILTERS = ("smtpd_milters", "non_smtpd_milters")
-DOVECOT_CONF = "/etc/dovecot/dovecot.conf"
-# The lever `--lever` measures: Dovecot's quota plugin off for LMTP deliveries only (the
-# quota-status policy query at RCPT stays). Appended for one figure, then the file is restored.
+CONFIGS = ("/etc/dovecot/dovecot.conf", "/etc/postfix/main.cf")  # saved before a lever, restored after
+# `--lever NAME` adds one figure with the milter off and one more thing off (never a role default):
+LEVERS = {
+    "lmtp-quota": "no quota plugin in LMTP",  # the quota-status policy query at RCPT stays
+    "quota-policy": "no quota-status query",  # the quota plugin in LMTP stays
+}
 LMTP_QUOTA_OFF = "\nprotocol lmtp {\n  mail_plugins {\n    quota = no\n  }\n}\n"
+QUOTA_POLICY = re.compile(r",?\s*check_policy_service\s*\{[^}]*quota-status[^}]*\}")
 
 
 def measure_reference(args: argparse.Namespace, body: str, password: str) -> tuple[Delivery, Delivery, float]:
@@ -89,21 +95,33 @@ def reload_both(box: sandbox.Sandbox) -> None:
     time.sleep(2)
 
 
-def without_lmtp_quota(box: sandbox.Sandbox, load: Load, args: argparse.Namespace) -> Delivery:
-    """One lever, measured like the other figures: the quota plugin off in LMTP."""
-    in_box(box, "cp", "-p", DOVECOT_CONF, f"{DOVECOT_CONF}.bench")
+def apply_lever(box: sandbox.Sandbox, lever: str) -> None:
+    if lever == "lmtp-quota":
+        container.exec_in(box.name, "tee", "-a", CONFIGS[0], stdin=LMTP_QUOTA_OFF.encode())
+    else:
+        restrictions = in_box(box, "postconf", "-h", "smtpd_recipient_restrictions").strip()
+        in_box(box, "postconf", "-e", f"smtpd_recipient_restrictions={QUOTA_POLICY.sub('', restrictions)}")
+
+
+def with_lever(box: sandbox.Sandbox, load: Load, args: argparse.Namespace, lever: str) -> Delivery:
+    """One lever, measured like the other figures (from an empty mailbox); the files restored after."""
+    for path in CONFIGS:
+        in_box(box, "cp", "-p", path, f"{path}.bench")
     try:
-        container.exec_in(box.name, "tee", "-a", DOVECOT_CONF, stdin=LMTP_QUOTA_OFF.encode())
+        apply_lever(box, lever)
         reload_both(box)
         empty_mailbox(box)
-        return delivered_rate(load, args.sessions, args.messages, "lever", box.name, MAILDIR)
+        return delivered_rate(load, args.sessions, args.messages, lever, box.name, MAILDIR)
     finally:
-        in_box(box, "mv", f"{DOVECOT_CONF}.bench", DOVECOT_CONF)
+        for path in CONFIGS:
+            in_box(box, "mv", f"{path}.bench", path)
         reload_both(box)
 
 
-def measure_mailprov(args: argparse.Namespace, body: str) -> tuple[Delivery, Delivery, Delivery | None, float]:
-    """(rspamd milter off, as deployed, IMAPS login p50 ms) on mailprov's own sandbox."""
+def measure_mailprov(
+    args: argparse.Namespace, body: str
+) -> tuple[Delivery, Delivery, dict[str, Delivery], float]:
+    """(rspamd milter off, as deployed, the levers asked for, IMAPS login p50 ms) on mailprov's own sandbox."""
     state = Path(__file__).resolve().parents[1] / ".sandbox" / "bench-message-path"
     shutil.rmtree(state, ignore_errors=True)  # a fresh inventory: `up` then returns the demo password
     box = sandbox.Sandbox(RELEASE, state, NAME_PREFIX, PORT_BASE)
@@ -121,7 +139,7 @@ def measure_mailprov(args: argparse.Namespace, body: str) -> tuple[Delivery, Del
         time.sleep(1)
         empty_mailbox(box)
         off = delivered_rate(load, args.sessions, args.messages, "off", box.name, MAILDIR)
-        lever = without_lmtp_quota(box, load, args) if args.lever else None
+        levers = {lever: with_lever(box, load, args, lever) for lever in args.lever}
         in_box(box, "postconf", "-e", *(f"{name}={value}" for name, value in zip(MILTERS, deployed, strict=True)))
         in_box(box, "postfix", "reload")
         time.sleep(1)
@@ -132,7 +150,7 @@ def measure_mailprov(args: argparse.Namespace, body: str) -> tuple[Delivery, Del
         if not args.keep:
             sandbox.down(box)
             shutil.rmtree(state, ignore_errors=True)
-    return off, on, lever, imap
+    return off, on, levers, imap
 
 
 def row(name: str, value: str, counts: str, ratio: float, goal: str) -> str:
@@ -164,7 +182,7 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=10)
     parser.add_argument("--size-kb", type=int, default=5)
     parser.add_argument("--logins", type=int, default=50)
-    parser.add_argument("--lever", action="store_true", help="also: milter off and the quota plugin off in LMTP")
+    parser.add_argument("--lever", action="append", choices=LEVERS, default=[], help="one more figure (repeatable)")
     parser.add_argument("--keep", action="store_true", help="leave the mailprov sandbox running")
     args = parser.parse_args()
     for name in (reference.NAME, f"{NAME_PREFIX}-{RELEASE}"):
@@ -174,15 +192,15 @@ def main() -> None:
     start, load_before = time.monotonic(), os.getloadavg()
     body = body_of(args.size_kb)
     stock, lmtp, ref_imap = measure_reference(args, body, secrets.token_urlsafe(16))
-    off, on, lever, imap = measure_mailprov(args, body)
+    off, on, levers, imap = measure_mailprov(args, body)
     rates = {
         "stock Postfix local(8) -> Maildir": (stock, "(reference)"),
         "hand-built Postfix -> LMTP -> Dovecot": (lmtp, "(reference)"),
         "mailprov, rspamd milter off": (off, ">= 0.9x"),
         "mailprov as deployed (rspamd)": (on, ">= 0.5x"),
     }
-    if lever:
-        rates["lever: milter off, no quota plugin in LMTP"] = (lever, "(a lever)")
+    for lever, rate in levers.items():
+        rates[f"lever: milter off, {LEVERS[lever]}"] = (rate, "(a lever)")
     print(
         f"mailprov message path, {RELEASE}, {args.messages} x {args.size_kb} KB over {args.sessions} SMTP sessions, "
         f"{args.logins} IMAPS logins, {os.cpu_count()} cores, load average {load_before[0]:.1f} -> "
