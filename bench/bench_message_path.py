@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 
 import reference_server as reference
-from mail_load import Delivery, Load, body_of, delivered_rate, imaps_login_p50, run, session
+from mail_load import Delivery, Load, body_of, delivered_rate, imaps_login_p50, run, session, wait_ports_free
 from sandbox_teardown import BIN
 
 from provisioner.runner.run import ansible_env
@@ -61,6 +61,7 @@ def measure_reference(args: argparse.Namespace, body: str, password: str) -> tup
     """(stock local(8), hand-built LMTP, IMAPS login p50 ms) on the reference container."""
     port = reference.machine(RELEASE).ports["smtp"]
     try:
+        wait_ports_free(reference.machine(RELEASE).ports.values())
         reference.build(RELEASE, password)
         local = Load(port, SENDER, reference.LOCAL_USER, body)
         virtual = Load(port, SENDER, reference.VIRTUAL_USER, body)
@@ -129,6 +130,7 @@ def measure_mailprov(
     env.pop("MAILPROV_VAULT_PASSWORD_FILE", None)
     load = Load(box.ports()["smtp"], SENDER, sandbox.DEMO_USER, body)
     try:
+        wait_ports_free(box.ports().values())
         password = sandbox.up(box).demo_password
         assert password is not None  # a fresh state folder always makes the demo mailbox
         run([str(BIN / "mailprov"), "deploy", "--no-check", "-i", str(box.inventory), "--json"], env)

@@ -9,12 +9,14 @@ from __future__ import annotations
 import imaplib
 import os
 import smtplib
+import socket
 import ssl
 import statistics
 import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -43,6 +45,23 @@ def run(argv: list[str], env: dict[str, str] | None = None, stdin: str | None = 
     if result.returncode != 0:
         sys.exit(f"failed ({result.returncode}): {' '.join(argv)}\n{result.stdout}\n{result.stderr}")
     return result.stdout
+
+
+def wait_ports_free(ports: Iterable[int], timeout: float = 120.0) -> None:
+    """Until every port can be bound on 127.0.0.1, as podman's publishing needs. Ports above
+    32767 are also Linux's ephemeral ones: a client connection of this very benchmark holds one
+    in TIME-WAIT for 60 s after it closed."""
+    deadline = time.monotonic() + timeout
+    for port in ports:
+        while True:
+            with socket.socket() as probe:
+                try:
+                    probe.bind(("127.0.0.1", port))
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        sys.exit(f"127.0.0.1:{port} stays in use; `ss -tanp | grep :{port}` says by what")
+            time.sleep(1)
 
 
 def session(load: Load, count: int, tag: str) -> int:
