@@ -59,6 +59,7 @@ bench: venv images
 	python bench/bench_edits.py
 	python bench/bench_deploy.py
 	python bench/bench_backup.py
+	python bench/bench_message_path.py
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache

@@ -19,55 +19,24 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import smtplib
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
-from email.message import EmailMessage
 from pathlib import Path
 
+from mail_load import Load, run, send_parallel, session
 from sandbox_teardown import BIN, sandbox_down
 
 from provisioner.runner.run import ansible_env
 from provisioner.sandbox import server as sandbox
 
 SENDER = "bench@sender.example"  # an outside domain: SPF, DMARC, DNSBLs, all looked up
-
-
-def run(argv: list[str], env: dict[str, str]) -> str:
-    result = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        sys.exit(f"failed ({result.returncode}): {' '.join(argv)}\n{result.stdout}\n{result.stderr}")
-    return result.stdout
-
-
-def session(port: int, count: int, tag: str) -> int:
-    """One SMTP session sending `count` messages; returns how many got 250."""
-    sent = 0
-    with smtplib.SMTP("127.0.0.1", port, local_hostname="client.sender.example", timeout=120) as smtp:
-        for n in range(count):
-            message = EmailMessage()
-            message["From"] = SENDER
-            message["To"] = sandbox.DEMO_USER
-            message["Subject"] = f"bench {tag} {n}"
-            message["Message-ID"] = f"<bench-{tag}-{n}-{time.monotonic_ns()}@sender.example>"
-            message.set_content("Inbound benchmark message.\n" * 20)
-            try:
-                smtp.send_message(message)
-                sent += 1
-            except smtplib.SMTPException:
-                continue
-    return sent
+BODY = "Inbound benchmark message.\n" * 20
 
 
 def rate(port: int, sessions: int, messages: int, tag: str) -> tuple[float, int, float]:
     """Messages per second over `sessions` parallel sessions, messages accepted, seconds."""
-    each = max(1, messages // sessions)
-    start = time.monotonic()
-    with ThreadPoolExecutor(sessions) as pool:
-        accepted = sum(pool.map(lambda i: session(port, each, f"{tag}{i}"), range(sessions)))
-    seconds = time.monotonic() - start
+    accepted, seconds = send_parallel(Load(port, SENDER, sandbox.DEMO_USER, BODY), sessions, messages, tag)
     return accepted / seconds, accepted, seconds
 
 
@@ -93,7 +62,8 @@ def main() -> None:
     try:
         run([str(BIN / "mailprov"), "sandbox", "up", "--release", args.release], env)
         run([str(BIN / "mailprov"), "deploy", "-i", str(box.inventory), "--json"], env)
-        session(port, 1, "warmup")  # postscreen's first-contact tests, once per client address
+        # postscreen's first-contact tests, once per client address
+        session(Load(port, SENDER, sandbox.DEMO_USER, BODY), 1, "warmup")
         unbound(box, "stop")
         before = rate(port, args.sessions, max(args.sessions, args.messages // 10), "before")
         unbound(box, "start")
