@@ -11,8 +11,17 @@ from rich.console import Console
 from rich.markup import escape
 
 from provisioner.cli import completion
-from provisioner.cli.common import dry_run_option, inventory_option, load_or_exit, print_json, read_password
+from provisioner.cli.common import (
+    EXIT_FAILED,
+    dry_run_option,
+    fail,
+    inventory_option,
+    load_or_exit,
+    print_json,
+    read_password,
+)
 from provisioner.cli.tables import FitTable
+from provisioner.fleet import move as domain_moves
 from provisioner.inventory import account_import
 from provisioner.inventory import accounts as edits
 from provisioner.inventory.listing import alias_rows, mailbox_rows
@@ -73,6 +82,26 @@ def domain_remove(inventory_dir: Path, name: str, force: bool) -> None:
     with edit_accounts(inventory_dir) as domains:
         removed = edits.remove_domain(domains, name, force=force)
     click.echo(f"Removed domain {removed}; {APPLY_HINT}")
+
+
+@domain.command("move")
+@inventory_option
+@click.argument("name", shell_complete=completion.domains)
+@click.option("--to", "target", required=True, metavar="HOST", shell_complete=completion.hosts,
+              help="The mailbox back end that will hold the domain.")
+def domain_move(inventory_dir: Path, name: str, target: str) -> None:
+    """Move the domain NAME's mailboxes to another mailbox back end of the fleet (dsync, no mail
+    lost; docs/fleet.md). Run again to resume a move that stopped."""
+    load_or_exit(inventory_dir)
+    move = domain_moves.plan(inventory_dir, name, target)
+    result = domain_moves.run(inventory_dir, move, lambda label: click.echo(f"==> {label}"))
+    if result.rc != 0:
+        for failure in result.progress.failures:
+            click.echo(f"FAILED {failure.host}: {failure.task}: {failure.message}", err=True)
+        fail(f"domain move stopped (ansible rc {result.rc}); fix the cause and run the same command "
+             "again to resume", EXIT_FAILED)
+    click.echo(f"Moved {move.domain} from {move.source} to {move.target}. Its old mail stays on "
+               f"{move.source} (the domain's folder in the mail store) until you remove it.")
 
 
 @domain.command("list")
