@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from provisioner.inventory.model import COMPLETE, FACING, FUNCTIONS, Domain, Host
+from provisioner.inventory.model import COMPLETE, FACING, FUNCTIONS, Domain, Host, Inventory
 from provisioner.inventory.parse import ACCOUNTS_KEY, FLEET_ADDRESS_VAR, GROUP, is_ip
 from provisioner.inventory.reader import Collector
-from provisioner.problems import shown
+from provisioner.problems import UsageError, shown
 
-__all__ = ["COMPLETE", "FACING", "FUNCTIONS", "backend_problem", "check_backends", "check_hosts"]
+__all__ = ["COMPLETE", "FACING", "FUNCTIONS", "backend_problem", "check_backends", "check_hosts", "new_domain_backend"]
 
 # Each of these must have a host for the fleet to receive, send and read mail.
 REQUIRED = ("mx", "submission", "proxy", "mailbox")
@@ -82,3 +82,24 @@ def backend_problem(name: str, mailbox: list[str]) -> str | None:
     if name in mailbox:
         return None
     return f"{shown(name)} is not a host of the mailbox group"
+
+
+def new_domain_backend(inventory: Inventory, backend: str | None, alias_of: str | None) -> str | None:
+    """The `backend` a new domain is written with (`mailprov domain add --backend`), or
+    UsageError: None when there is no choice to write down (complete servers, one mailbox host)."""
+    if backend is None and (not inventory.is_fleet or alias_of is not None):
+        return None
+    if not inventory.is_fleet:
+        raise UsageError("--backend is for a fleet, and this inventory's hosts are in no function group "
+                         "(every host holds every domain): leave it out")
+    if alias_of is not None:
+        raise UsageError(f"an alias domain is held where {alias_of} is: leave out --backend")
+    mailbox = [h.name for h in inventory.with_function("mailbox")]
+    if backend is None:
+        if len(mailbox) > 1:
+            raise UsageError(f"--backend HOST is needed: say which mailbox host holds the domain "
+                             f"({', '.join(mailbox)})")
+        return None
+    if (why := backend_problem(backend, mailbox)) is not None:
+        raise UsageError(f"{why}: use one of {', '.join(mailbox)}")
+    return backend
