@@ -4,6 +4,7 @@ domain's back end; every rule shown failing with FILE: FIELD: problem (fix)."""
 from __future__ import annotations
 
 import copy
+import importlib.util
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ import yaml
 from fleet_inventory import DOMAINS, GROUPS, HOSTS, write_fleet
 
 from provisioner.inventory import fleet
-from provisioner.inventory.model import COMPLETE, FUNCTIONS
+from provisioner.inventory.model import COMPLETE, FACING, FUNCTIONS
 from provisioner.inventory.store import load_inventory
 from provisioner.problems import InventoryInvalid
 from provisioner.resources import resource_path
@@ -189,3 +190,13 @@ def test_backend_without_function_groups_is_refused(inventory: Path) -> None:
 def test_python_and_the_roles_know_the_same_function_groups() -> None:
     defaults = yaml.safe_load((resource_path("roles") / "mail_common/defaults/main.yml").read_text())
     assert tuple(defaults["mail_common_functions"]) == FUNCTIONS == fleet.FUNCTIONS
+
+
+def test_the_roles_fleet_plan_agrees_on_complete_servers_and_fronts() -> None:
+    path = resource_path("roles") / "mail_common/filter_plugins/mailprov_fleet.py"
+    spec = importlib.util.spec_from_file_location("mailprov_fleet_plugin", path)
+    assert spec is not None and spec.loader is not None
+    plugin = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(plugin)
+    assert plugin.COMPLETE == COMPLETE
+    assert plugin.FRONT_FUNCTIONS == FACING
