@@ -200,7 +200,10 @@ def _login_account(inventory_dir: Path, user: str | None, password_stdin: bool, 
 
 
 def _check_table(target: probe.Target, results: list[probe.Check]) -> FitTable:
-    table = FitTable(("check", "result", "time", "detail"), title=f"{target.host} ({target.address})",
+    title = f"{target.host} ({target.address})"
+    if not target.services:  # a fleet's mailbox back end: nothing of it answers from outside
+        title = f"{target.host} (mailbox back end, read over SSH)"
+    table = FitTable(("check", "result", "time", "detail"), title=title,
                      wrap="detail", right=("time",))
     style = {"pass": "green", "fail": "bold red", "skip": "yellow"}
     for c in results:

@@ -270,7 +270,7 @@ class Inventory:
         return next((d for d in self.domains if d.name == name), None)
 
     def summary(self) -> str:
-        return ", ".join(
+        text = ", ".join(
             [
                 _count(len(self.hosts), "host", "hosts"),
                 _count(len(self.domains), "domain", "domains"),
@@ -278,6 +278,10 @@ class Inventory:
                 _count(len(self.aliases), "alias", "aliases"),
             ]
         )
+        if not self.is_fleet:
+            return text
+        functions = ", ".join(f"{f} {len(self.with_function(f))}" for f in FUNCTIONS)
+        return f"{text}; a fleet: {functions}"
 
 
 def _count(n: int, singular: str, plural: str) -> str:

@@ -158,5 +158,6 @@ def test_check_names_the_host_of_every_row(cli: Callable[..., Result], inventory
     assert [(r["name"], r["status"], r["detail"]) for r in skipped if r["host"] == "store1.example.org"] == [
         (name, "skip", "--no-ssh: not read") for name in BACKEND_CHECKS]
     verdict = " ".join(cli("check", "--no-login").output.split())
+    assert "store1.example.org (mailbox back end, read over SSH)" in verdict
     assert "failed: mx1.example.org: smtp :" in verdict  # the verdict names host and check
     assert "store2.example.org: Dovecot running (ssh), store2.example.org: LMTP listening :24 (ssh)" in verdict

@@ -45,6 +45,8 @@ def test_the_docs_fleet_loads_with_each_hosts_functions(inventory: Path) -> None
     write_fleet(inventory)
     loaded = load_inventory(inventory)
     assert loaded.is_fleet
+    assert loaded.summary() == ("4 hosts, 2 domains, 1 mailbox, 0 aliases; "
+                                "a fleet: mx 1, submission 1, proxy 1, mailbox 2, backup_mx 1")
     functions = {h.name: h.functions for h in loaded.hosts}
     assert functions == {"mx1.example.org": ("mx", "submission", "proxy"), "mx2.example.org": ("backup_mx",),
                          "store1.example.org": ("mailbox",), "store2.example.org": ("mailbox",)}
