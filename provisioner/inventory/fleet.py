@@ -42,7 +42,8 @@ def check_hosts(file: str, hosts: Iterable[Host], hostnames: Mapping[str, str], 
                     f"set {FLEET_ADDRESS_VAR}: the IP address the other hosts of the fleet reach it at")
     for function in REQUIRED:
         if not any(function in h.functions for h in hosts):
-            out.add(file, f"{groups}.{function}", "no host", f"a fleet needs a {function} host: list one there")
+            out.add(file, f"{groups}.{function}", "no host",
+                    f"a fleet needs at least one host there: list one under {function}")
     seen: dict[str, str] = {}
     for host in hosts:
         name = hostnames.get(host.name, "").lower()

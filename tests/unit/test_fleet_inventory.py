@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import copy
 import importlib.util
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import yaml
+from click.testing import Result
 from fleet_inventory import DOMAINS, GROUPS, HOSTS, write_fleet
 
 from provisioner.inventory import fleet
@@ -111,7 +113,7 @@ def test_every_host_needs_a_function_and_every_function_a_host(inventory: Path) 
     assert any(p.endswith("mailservers.hosts.mx2.example.org: in no function group (list it under one of "
                           "mailservers.children.{mx,submission,proxy,mailbox,backup_mx}, or remove it)")
                for p in found), found
-    assert any(p.endswith("mailservers.children.proxy: no host (a fleet needs a proxy host: list one there)")
+    assert any(p.endswith("mailservers.children.proxy: no host (a fleet needs at least one host there: list one under proxy)")
                for p in found), found
     assert len(found) == 2, found
 
@@ -202,3 +204,17 @@ def test_the_roles_fleet_plan_agrees_on_complete_servers_and_fronts() -> None:
     spec.loader.exec_module(plugin)
     assert plugin.COMPLETE == COMPLETE
     assert plugin.FRONT_FUNCTIONS == FACING
+
+
+def test_validate_reports_a_broken_fleet_with_exit_2(inventory: Path, cli: Callable[..., Result]) -> None:
+    write_fleet(inventory, groups={**GROUPS, "imap": ["mx1.example.org"], "mx": []},
+                domains=[{"name": "example.org", "backend": "nowhere"}])
+    before = {p: p.read_bytes() for p in inventory.rglob("*.yml")}
+    result = cli("validate")
+    assert result.exit_code == 2
+    assert "hosts.yml: mailservers.children.imap: unknown function group" in result.output
+    assert "hosts.yml: mailservers.children.mx: no host (a fleet needs at least one host there: list one under mx)" in result.output
+    assert "accounts.yml: mail_domains[example.org].backend: 'nowhere' is not a host of the mailbox group" \
+        in result.output
+    assert "Traceback" not in result.output
+    assert {p: p.read_bytes() for p in inventory.rglob("*.yml")} == before
