@@ -13,7 +13,8 @@ from typing import Any
 
 # A host of an inventory without function groups is a complete server, as before fleets.
 COMPLETE = ("mx", "submission", "mailbox")
-FRONT_FUNCTIONS = ("mx", "submission", "proxy", "backup_mx")
+# The hosts that talk to mailbox back ends (LMTP deliveries, proxied logins).
+FRONT_FUNCTIONS = ("mx", "submission", "proxy")
 
 
 def _members(groups: Mapping[str, Sequence[str]], function: str) -> list[str]:
@@ -23,6 +24,11 @@ def _members(groups: Mapping[str, Sequence[str]], function: str) -> list[str]:
 def _address(hostvars: Mapping[str, Any], host: str) -> str:
     own = hostvars[host]
     return str(own.get("mail_fleet_address") or own.get("ansible_host") or host)
+
+
+def _name(hostvars: Mapping[str, Any], host: str) -> str:
+    """The host's mail_hostname: its certificate's name, which the others check."""
+    return str(hostvars[host].get("mail_hostname") or host)
 
 
 def fleet_plan(
@@ -44,7 +50,11 @@ def fleet_plan(
             "functions": list(COMPLETE),
             "address": "",
             "fronts": [],
+            "proxies": [],
+            "peers": [],
             "mx": [],
+            "backup_mx": [],
+            "trust": [],
             "routes": {name: {"local": True} for name in names},
             "local_domains": names,
             "remote_backends": [],
@@ -63,15 +73,24 @@ def fleet_plan(
             "local": backend == host,
             "backend": backend,
             "address": _address(hostvars, backend),
-            "name": str(hostvars[backend].get("mail_hostname", backend)),
+            "name": _name(hostvars, backend),
         }
     remote = sorted({r["backend"] for r in routes.values() if not r["local"]})
+    every = sorted({h for f in functions for h in _members(groups, f)})
+    mx = [h for h in _members(groups, "mx") if h != host]
+    # Whose certificates this host checks: the back ends it delivers to or proxies to, and,
+    # on a backup MX, the mx fronts it hands mail to. A pure back end checks nobody's.
+    trusted = (remote if set(own) & {"mx", "submission", "proxy"} else []) + (mx if "backup_mx" in own else [])
     return {
         "fleet": True,
         "functions": own,
         "address": _address(hostvars, host),
         "fronts": [_address(hostvars, h) for h in fronts if h != host],
-        "mx": [_address(hostvars, h) for h in _members(groups, "mx") if h != host],
+        "proxies": [_address(hostvars, h) for h in _members(groups, "proxy") if h != host],
+        "peers": [_address(hostvars, h) for h in every if h != host],
+        "mx": [{"address": _address(hostvars, h), "name": _name(hostvars, h)} for h in mx],
+        "backup_mx": [_address(hostvars, h) for h in _members(groups, "backup_mx") if h != host],
+        "trust": [{"host": h, "name": _name(hostvars, h)} for h in sorted(set(trusted))],
         "routes": routes,
         "local_domains": local_domains,
         "remote_backends": remote,
