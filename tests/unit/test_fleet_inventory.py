@@ -196,14 +196,16 @@ def test_python_and_the_roles_know_the_same_function_groups() -> None:
     assert tuple(defaults["mail_common_functions"]) == FUNCTIONS == fleet.FUNCTIONS
 
 
-def test_the_roles_fleet_plan_agrees_on_complete_servers_and_fronts() -> None:
+def test_the_roles_agree_on_complete_servers_and_on_the_hosts_facing_the_internet() -> None:
     path = resource_path("roles") / "mail_common/filter_plugins/mailprov_fleet.py"
     spec = importlib.util.spec_from_file_location("mailprov_fleet_plugin", path)
     assert spec is not None and spec.loader is not None
     plugin = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(plugin)
     assert plugin.COMPLETE == COMPLETE
-    assert plugin.FRONT_FUNCTIONS == FACING
+    defaults = yaml.safe_load((resource_path("roles") / "mail_common/defaults/main.yml").read_text())
+    assert f"else {list(COMPLETE)} }}}}" in defaults["mail_common_host_functions"]
+    assert f"intersect({list(FACING)})" in defaults["mail_common_faces_internet"]
 
 
 def test_validate_reports_a_broken_fleet_with_exit_2(inventory: Path, cli: Callable[..., Result]) -> None:
