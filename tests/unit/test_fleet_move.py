@@ -75,3 +75,14 @@ def test_a_whole_move_runs_its_steps_in_order(inventory: Path, monkeypatch: pyte
         "mail_move_pass=first", "mail_move_pass=final"]
     moved = {d.name: (d.backend, d.previous_backend) for d in load_inventory(inventory).domains}
     assert moved["example.org"] == ("store2.example.org", None)
+
+
+def test_acme_is_refused_in_a_fleet(inventory: Path, cli: Cli) -> None:
+    write_fleet(inventory)
+    main = inventory / "group_vars" / "mailservers" / "main.yml"
+    text = main.read_text()
+    assert "mode: selfsigned" in text
+    main.write_text(text.replace("mode: selfsigned", "mode: acme\n  email: postmaster@example.org", 1))
+    result = cli("validate")
+    assert result.exit_code == 2
+    assert "mail_tls.mode: acme in a fleet" in result.output and "Traceback" not in result.output
