@@ -97,6 +97,8 @@ def services_of(inventory: Inventory, host: Host) -> frozenset[str]:
     served |= {"submission"} & functions
     served |= {"imap"} if "proxy" in functions else set()
     served |= {"web"} if host.faces_internet else set()
+    # Roundcube runs where logins are proxied and submissions taken (playbooks/mail_server.yml).
+    served |= {"webmail"} if {"proxy", "submission"} <= functions else set()
     return frozenset(served)
 
 
@@ -183,7 +185,7 @@ def run_checks(
     add(ROUND_TRIP_CHECK, lambda: read_back_imap(t, _sent_here(t, sent)), "imap")
     add("read over POP3", lambda: read_back_pop3(t, _sent_here(t, sent)), "imap")
     if inventory is not None and inventory.settings.webmail.enabled:
-        add("webmail login (https)", lambda: webmail_login(t, inventory), "web")
+        add("webmail login (https)", lambda: webmail_login(t, inventory), "webmail")
     return results
 
 

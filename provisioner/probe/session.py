@@ -21,7 +21,7 @@ from provisioner.probe.tlsinfo import TlsInfo, client_context, inspect
 TIMEOUT = 10.0
 # What a host serves to the outside, by the rows `check` gives it: port 25 (smtp; srs where
 # the host is an mx), submission (587/465), imap (IMAP, POP3, ManageSieve), web (443).
-SERVICES: frozenset[str] = frozenset({"smtp", "srs", "submission", "imap", "web"})
+SERVICES: frozenset[str] = frozenset({"smtp", "srs", "submission", "imap", "web", "webmail"})
 BOGUS_USER, BOGUS_PASSWORD = "nobody@mailprov.invalid", "not-a-password"
 C = TypeVar("C")
 

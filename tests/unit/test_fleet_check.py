@@ -41,7 +41,7 @@ def test_each_host_is_probed_for_what_its_functions_serve(inventory: Path) -> No
     local_fleet(inventory)
     targets = {t.host: t.services for t in probe.targets(load_inventory(inventory), CREDS)}
     assert targets == {
-        "mx1.example.org": {"smtp", "srs", "submission", "imap", "web"},
+        "mx1.example.org": {"smtp", "srs", "submission", "imap", "web", "webmail"},
         "mx2.example.org": {"smtp", "web"},  # backup MX: port 25, the web face; no SRS, no logins
         "store1.example.org": frozenset(), "store2.example.org": frozenset()}
 
