@@ -86,3 +86,14 @@ def test_acme_is_refused_in_a_fleet(inventory: Path, cli: Cli) -> None:
     result = cli("validate")
     assert result.exit_code == 2
     assert "mail_tls.mode: acme in a fleet" in result.output and "Traceback" not in result.output
+
+
+def test_the_progress_bar_counts_a_deploy_step_once() -> None:
+    from provisioner.runner.run import count_listed_tasks
+
+    listing = (
+        "  play #1 (mailservers): Sort the hosts\tTAGS: [always]\n    tasks:\n      Group\tTAGS: [always]\n"
+        "  play #2 (mailprov_step_backends): Mail servers\tTAGS: []\n    tasks:\n      a\tTAGS: []\n      b\tTAGS: []\n"
+        "  play #3 (mailprov_step_others): Mail servers\tTAGS: []\n    tasks:\n      a\tTAGS: []\n      b\tTAGS: []\n"
+    )
+    assert count_listed_tasks(listing) == 3
