@@ -13,7 +13,7 @@ needs none of this and is rehearsed as before.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from provisioner.inventory.parse import GROUP
@@ -65,10 +65,6 @@ def function_groups(hosts_doc: Any) -> dict[str, list[str]]:
     return groups
 
 
-def children_document(groups: Mapping[str, list[str]], rehearsed: Collection[str]) -> dict[str, Any]:
-    """The function groups for the private hosts.yml, with only the rehearsed hosts.
-
-    A group left without hosts (``--limit``) is still written, empty, so the
-    playbook's group lookups find it.
-    """
-    return {name: {"hosts": {h: None for h in hosts if h in rehearsed}} for name, hosts in groups.items()}
+def children_document(groups: Mapping[str, list[str]]) -> dict[str, Any]:
+    """The function groups for the private hosts.yml: names only, as docs/fleet.md has them."""
+    return {name: {"hosts": dict.fromkeys(hosts)} for name, hosts in groups.items()}

@@ -125,12 +125,15 @@ def release_for(host: Host, group_default: str | None) -> str:
 
 def plan(inventory: Inventory, limit: str | None = None) -> list[Stand]:
     """One stand-in per inventory host (or per host named in ``limit``), numbered from 0."""
+    is_fleet = bool(fleet.function_groups(read_raw(inventory.path).hosts))
+    if is_fleet and limit:
+        # Fronts need their back ends and the back ends their fronts: a part would not deploy.
+        raise UsageError("--limit: a fleet is rehearsed whole (its hosts need each other); remove --limit")
     wanted = {name.strip() for name in limit.split(",")} if limit else None
     hosts = [h for h in inventory.hosts if wanted is None or h.name in wanted]
     if wanted is not None and (unknown := wanted - {h.name for h in hosts}):
         raise UsageError(f"--limit: no such host in the inventory: {', '.join(sorted(unknown))}")
     default = group_release(inventory.path)
-    is_fleet = bool(fleet.function_groups(read_raw(inventory.path).hosts))
     return [
         Stand(i, h.name, release_for(h, default), inventory.hostname_for(h), ports_for(i),
               fleet.address_for(i) if is_fleet else None)
@@ -175,7 +178,7 @@ def hosts_document(original: Any, stands: Sequence[Stand], key: Path, known_host
     hosts = {s.host: host_entry(own.get(s.host) or {}, s, key, known_hosts) for s in stands}
     group: dict[str, Any] = {"hosts": hosts}
     if groups := fleet.function_groups(original):
-        group["children"] = fleet.children_document(groups, {s.host for s in stands})
+        group["children"] = fleet.children_document(groups)
     return {"all": {"children": {GROUP: group}}}
 
 

@@ -19,6 +19,7 @@ from provisioner.cli import main
 from provisioner.inventory.probe_account import create as create_probe_account
 from provisioner.inventory.store import load_inventory
 from provisioner.probe import checks as probe
+from provisioner.problems import UsageError
 from provisioner.rehearse import fleet
 from provisioner.rehearse import rehearsal as rehearse
 from provisioner.rehearse.overlay import hosts_document, plan, write_overlay
@@ -126,17 +127,9 @@ def test_the_operators_fleet_address_never_reaches_the_copy(fleet_inventory: Pat
     assert "10.0.0.20" not in yaml.safe_dump(doc)
 
 
-def test_a_fleet_rehearsed_with_limit_keeps_only_the_rehearsed_hosts_in_its_groups(
-    fleet_inventory: Path, tmp_path: Path
-) -> None:
-    stands = plan(load_inventory(fleet_inventory), "front1.example.org,store1.example.org")
-    assert [(s.host, s.address) for s in stands] == [
-        ("front1.example.org", "10.89.77.10"), ("store1.example.org", "10.89.77.11")
-    ]
-    (tmp_path / "work").mkdir()
-    children = private_hosts(write_overlay(fleet_inventory, tmp_path / "work", stands))["children"]
-    assert children["mailbox"] == {"hosts": {"store1.example.org": None}}
-    assert children["backup_mx"] == {"hosts": {}}
+def test_a_fleet_is_rehearsed_whole(fleet_inventory: Path) -> None:
+    with pytest.raises(UsageError, match="--limit: a fleet is rehearsed whole"):
+        plan(load_inventory(fleet_inventory), "front1.example.org,store1.example.org")
 
 
 def test_complete_servers_get_no_network_no_groups_no_fleet_address(inventory: Path, tmp_path: Path) -> None:
