@@ -36,23 +36,24 @@ all:
         front1.example.org: {ansible_host: 198.51.100.10, mail_hostname: front1.example.org}
         backupmx.example.org: {ansible_host: 198.51.100.11, mail_hostname: backupmx.example.org}
         store1.example.org: {ansible_host: 10.0.0.20, mail_hostname: store1.example.org}
-        store2.example.org:
-          ansible_host: 10.0.0.21
-          mail_hostname: store2.example.org
+        front2.example.org:
+          ansible_host: 198.51.100.12
+          mail_hostname: front2.example.org
           mailprov_release: bookworm
       children:
         mx: {hosts: {front1.example.org: }}
-        submission: {hosts: {front1.example.org: }}
-        proxy: {hosts: {front1.example.org: }}
+        submission: {hosts: {front1.example.org: , front2.example.org: }}
+        proxy: {hosts: {front1.example.org: , front2.example.org: }}
         backup_mx: {hosts: {backupmx.example.org: }}
-        mailbox: {hosts: {store1.example.org: , store2.example.org: }}
+        mailbox: {hosts: {store1.example.org: }}
 """
-REAL = ("198.51.100.10", "198.51.100.11", "10.0.0.20", "10.0.0.21")
+# One mailbox host: every domain is on it, so the sample accounts need no `backend`.
+REAL = ("198.51.100.10", "198.51.100.11", "10.0.0.20", "198.51.100.12")
 ADDRESSES = {
     "front1.example.org": "10.89.77.10",
     "backupmx.example.org": "10.89.77.11",
     "store1.example.org": "10.89.77.12",
-    "store2.example.org": "10.89.77.13",
+    "front2.example.org": "10.89.77.13",
 }
 
 
@@ -72,10 +73,10 @@ def private_hosts(copy: Path) -> dict[str, Any]:
 def test_function_groups_are_read_from_the_children_of_mailservers() -> None:
     assert fleet.function_groups(yaml.safe_load(FLEET_HOSTS)) == {
         "mx": ["front1.example.org"],
-        "submission": ["front1.example.org"],
-        "proxy": ["front1.example.org"],
+        "submission": ["front1.example.org", "front2.example.org"],
+        "proxy": ["front1.example.org", "front2.example.org"],
         "backup_mx": ["backupmx.example.org"],
-        "mailbox": ["store1.example.org", "store2.example.org"],
+        "mailbox": ["store1.example.org"],
     }
     single = {"all": {"children": {"mailservers": {"hosts": {"mail.example.org": None}}}}}
     assert fleet.function_groups(single) == {}
@@ -96,7 +97,7 @@ def test_fleet_overlay_keeps_the_groups_and_gives_each_host_its_container_addres
 ) -> None:
     stands = plan(load_inventory(fleet_inventory))
     assert {s.host: s.address for s in stands} == ADDRESSES
-    assert {s.host: s.release for s in stands}["store2.example.org"] == "bookworm"
+    assert {s.host: s.release for s in stands}["front2.example.org"] == "bookworm"
     (tmp_path / "work").mkdir()
     copy = write_overlay(fleet_inventory, tmp_path / "work", stands)
 
@@ -108,10 +109,10 @@ def test_fleet_overlay_keeps_the_groups_and_gives_each_host_its_container_addres
     assert group["hosts"]["store1.example.org"]["ansible_host"] == "127.0.0.1"
     assert group["children"] == {
         "mx": {"hosts": {"front1.example.org": None}},
-        "submission": {"hosts": {"front1.example.org": None}},
-        "proxy": {"hosts": {"front1.example.org": None}},
+        "submission": {"hosts": {"front1.example.org": None, "front2.example.org": None}},
+        "proxy": {"hosts": {"front1.example.org": None, "front2.example.org": None}},
         "backup_mx": {"hosts": {"backupmx.example.org": None}},
-        "mailbox": {"hosts": {"store1.example.org": None, "store2.example.org": None}},
+        "mailbox": {"hosts": {"store1.example.org": None}},
     }
     assert [h.name for h in load_inventory(copy).hosts] == list(ADDRESSES)  # valid, for `check`
 
