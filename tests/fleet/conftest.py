@@ -19,13 +19,21 @@ from provisioner.sandbox import container
 HERE = __file__.rsplit("/", 1)[0]
 
 
+# Routing first (quick, and it fails first when the fleet is wrong), then the outages, then the move.
+ORDER = ("test_fleet_routing.py", "test_fleet_outages.py", "test_fleet_move.py")
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if "fleet" in (config.option.markexpr or ""):
-        return
     ours = [item for item in items if str(item.path).startswith(HERE)]
-    if ours:
+    if not ours:
+        return
+    if "fleet" not in (config.option.markexpr or ""):
         config.hook.pytest_deselected(items=ours)
         items[:] = [item for item in items if item not in ours]
+        return
+    rank = {name: i for i, name in enumerate(ORDER)}
+    others = [item for item in items if item not in ours]
+    items[:] = others + sorted(ours, key=lambda item: rank.get(item.path.name, len(ORDER)))
 
 
 def _remove_leftovers() -> None:
