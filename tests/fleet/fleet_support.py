@@ -183,7 +183,10 @@ def queue(name: str) -> list[dict[str, object]]:
     return [json.loads(line) for line in out.splitlines() if line.strip()]
 
 
-def bounces(name: str) -> int:
-    """Messages Postfix bounced on this host since it started (its journal)."""
-    out = run_in(name, "journalctl --no-pager -q -o cat | grep -c 'status=bounced' || true").stdout
-    return int(out.strip() or 0)
+def deliveries(name: str) -> dict[str, int]:
+    """How many deliveries Postfix logged on this host since it started: sent, deferred, bounced.
+
+    Read from the journal; a host that logged no `status=sent` at all shows that the log is not
+    where this looks, so callers assert on ``sent`` too before trusting ``bounced == 0``."""
+    log = ok_in(name, "journalctl --no-pager -q -o cat")
+    return {status: log.count(f"status={status}") for status in ("sent", "deferred", "bounced")}
