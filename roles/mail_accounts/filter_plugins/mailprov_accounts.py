@@ -172,17 +172,27 @@ def sender_logins(domains: Iterable[Domain]) -> str:
     return _lines(_sender_logins(list(domains)))
 
 
-def passwd_file(domains: Iterable[Domain], quota_field: str) -> str:
+def proxy_fields(route: Mapping[str, Any]) -> str:
+    """Dovecot's proxy fields for a user whose mailbox is on another host of the fleet: the
+    password is checked here, then the login goes on to the back end over STARTTLS, its
+    certificate checked against its name (`host`), connected at its fleet address (`hostip`)."""
+    return f"proxy=y host={route['name']} hostip={route['address']} ssl=yes starttls=yes"
+
+
+def passwd_file(domains: Iterable[Domain], quota_field: str, routes: Mapping[str, Any] | None = None) -> str:
     """user:password:uid:gid:gecos:home:shell:extra (uid/gid/home from dovecot.conf).
 
     A mailbox in an IDN domain gets a second line for its U-label name, which logs
-    in to the same mailbox: `user=` renames it to the stored A-label form."""
+    in to the same mailbox: `user=` renames it to the stored A-label form. In a fleet
+    (``routes``: the fleet plan's), users of domains held elsewhere get the proxy fields."""
     lines = []
     for domain in domains:
+        route = (routes or {}).get(domain["name"]) or {"local": True}
+        proxy = "" if route["local"] else proxy_fields(route)
         for mailbox in _list(domain.get("mailboxes")):
             address = mailbox["address"]
             quota = mailbox.get("quota")
-            extra = f"{quota_field}{quota}" if quota else ""
+            extra = " ".join(f for f in (f"{quota_field}{quota}" if quota else "", proxy) if f)
             lines.append(f"{address}:{mailbox['password']}::::::{extra}")
             unicode_name = _rename(address, u_label(address.rsplit("@", 1)[-1]))
             if unicode_name != address:
@@ -204,17 +214,54 @@ def non_ascii_addresses(domains: Iterable[Domain]) -> list[str]:
     return sorted(set(found))
 
 
-def account_tables(domains: Iterable[Domain], quota_field: str) -> dict[str, str]:
-    """Every table at once: the inventory data is converted only once."""
+def fleet_transport(domains: Iterable[Domain], plan: Mapping[str, Any]) -> str:
+    """Postfix's transport table in a fleet. A backup MX hands every hosted domain (and alias
+    domain) to the mx fronts; other hosts send each domain held elsewhere to its back end's LMTP."""
+    if "backup_mx" in plan["functions"]:
+        nexthops = ",".join(f"[{mx['address']}]:25" for mx in plan["mx"])
+        names = [n for d in _with_u_labels(list(domains)) for n in [d["name"], *_list(d.get("alias_domains"))]]
+        return _lines(f"{name} relay:{nexthops}" for name in names)
+    routes = plan["routes"]
+    return _lines(
+        f"{name} lmtp:inet:[{route['address']}]:24" for name, route in routes.items() if not route["local"]
+    )
+
+
+def fleet_tls_policy(plan: Mapping[str, Any]) -> str:
+    """TLS required toward every host of the fleet this one sends to, its certificate checked
+    against its name (Postfix policy `secure`; a self-signed one is in the trust store, mail_base)."""
+    if "backup_mx" in plan["functions"]:
+        peers = {f"[{mx['address']}]:25": mx["name"] for mx in plan["mx"]}
+    else:
+        peers = {f"[{r['address']}]:24": r["name"] for r in plan["routes"].values() if not r["local"]}
+    return _lines(f"{nexthop} secure match={name}" for nexthop, name in sorted(peers.items()))
+
+
+def account_tables(
+    domains: Iterable[Domain], quota_field: str, plan: Mapping[str, Any] | None = None
+) -> dict[str, str]:
+    """Every table at once: the inventory data is converted only once. In a fleet (``plan``:
+    mail_common_fleet_plan) a pure mailbox back end holds only its own domains' accounts, and
+    the routing tables are added."""
     domains = list(domains)
     served = _with_u_labels(domains)
-    return {
+    tables = {
         "virtual_mailbox_domains": virtual_mailbox_domains(domains),
         "virtual_alias_domains": virtual_alias_domains(served),
         "virtual_mailboxes": virtual_mailboxes(domains),
         "virtual_aliases": virtual_aliases(served),
         "sender_logins": sender_logins(served),
-        "users": passwd_file(domains, quota_field),
+    }
+    if plan is None or not plan.get("fleet"):
+        return {**tables, "users": passwd_file(domains, quota_field)}
+    # Hosts that check passwords for users anywhere (proxy, submission) know every account.
+    everyone = bool(set(plan["functions"]) & {"proxy", "submission"})
+    held = [d for d in domains if everyone or d["name"] in plan["local_domains"]]
+    return {
+        **tables,
+        "users": passwd_file(held, quota_field, plan["routes"]),
+        "fleet_transport": fleet_transport(domains, plan),
+        "fleet_tls_policy": fleet_tls_policy(plan),
     }
 
 
