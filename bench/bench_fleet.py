@@ -1,0 +1,160 @@
+"""Fleet benchmark, issue 17 part 4 (not a test: prints figures, asserts nothing).
+
+    python bench/bench_fleet.py [--sizes 1,3,5] [--messages 400] [--sessions 8]
+
+Stands up, one after the other, fleets of 1, 3 and 5 trixie hosts in containers, deployed as
+`mailprov rehearse` deploys (fleet_stand.py): 1 = a complete server; 3 = a front (mx,
+submission, proxy) and two mailbox back ends; 5 = two fronts, a backup MX and two back ends.
+For each: the first deploy and a no-change re-deploy, in seconds and divided by the one
+host's (the baseline measured in the same run, so figures compare across machines).
+Then, with the 5-host fleet up: N messages from outside through front1's port 25, then N split
+over front1 and front2, half for each domain (so each back end), timed from the first
+connection until the back ends' INBOXes (doveadm, through `podman exec`) hold them all;
+messages per second and the ratio two fronts / one. Every container goes at the end, on
+failure and Ctrl-C too; refuses to run while one of an earlier run exists.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import smtplib
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from types import FrameType
+
+import fleet_stand
+from fleet_stand import USERS, Fleet
+from mail_load import Load, session
+
+SENDER = "bench@sender.example"  # an outside domain: rspamd looks it all up
+BODY = "Fleet benchmark message, a line of text to fill the body up...\n" * 32  # ~2 KB
+
+
+def load_avg() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def timed_deploy(fleet: Fleet) -> tuple[float, int]:
+    start = time.monotonic()
+    _, changed = fleet.deploy()
+    return time.monotonic() - start, changed
+
+
+def inbox_count(fleet: Fleet, address: str) -> int:
+    """Messages in the INBOX of `address` on its back end, as Dovecot counts them."""
+    store = fleet.stand(USERS[address])
+    argv = ["podman", "exec", store.name, "doveadm", "-f", "flow", "mailbox", "status", "-u", address,
+            "messages", "INBOX"]
+    out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+    return int(out.split("messages=")[1].split()[0])
+
+
+def delivered(fleet: Fleet) -> int:
+    return sum(inbox_count(fleet, address) for address in USERS)
+
+
+def send_and_wait(fleet: Fleet, ports: Sequence[int], messages: int, sessions: int, tag: str,
+                  timeout: float = 600.0) -> tuple[int, int, float]:
+    """`messages` over `sessions` parallel SMTP sessions, spread over the fronts' ports and both
+    domains; (accepted, delivered, seconds from the first connection to the last delivery)."""
+    before, each, users = delivered(fleet), max(1, messages // sessions), list(USERS)
+
+    def one(i: int) -> int:
+        port, recipient = ports[i % len(ports)], users[(i // len(ports)) % len(users)]
+        try:
+            return session(Load(port, SENDER, recipient, BODY), each, f"{tag}{i}")
+        except (smtplib.SMTPException, OSError) as err:  # a refused session: said, not fatal
+            print(f"{tag}: session {i} to 127.0.0.1:{port}: {err}", flush=True)
+            return 0
+
+    start = time.monotonic()
+    with ThreadPoolExecutor(sessions) as pool:
+        accepted = sum(pool.map(one, range(sessions)))
+    arrived = delivered(fleet) - before
+    while arrived < accepted and time.monotonic() - start < timeout:
+        time.sleep(0.5)
+        arrived = delivered(fleet) - before
+    return accepted, arrived, time.monotonic() - start
+
+
+def deploys(size: int, rows: dict[str, tuple[float, int]], args: argparse.Namespace) -> None:
+    """Deploy the fleet twice (rows: figure -> seconds, tasks changed); the 5-host one also carries mail."""
+    with fleet_stand.stood_up(size) as fleet:
+        print(f"{size} host(s) up: {fleet_stand.names(fleet.stands)}; load {load_avg()}", flush=True)
+        rows[f"first deploy, {size} host(s)"] = timed_deploy(fleet)
+        rows[f"no-change re-deploy, {size} host(s)"] = timed_deploy(fleet)
+        print(f"{size} host(s) deployed: {rows[f'first deploy, {size} host(s)'][0]:.0f} s, "
+              f"again {rows[f'no-change re-deploy, {size} host(s)'][0]:.0f} s; load {load_avg()}", flush=True)
+        if any(s.host.startswith("front") for s in fleet.stands):
+            inbound(fleet, args)
+
+
+THROUGHPUT: dict[str, tuple[int, int, float]] = {}
+
+
+def inbound(fleet: Fleet, args: argparse.Namespace) -> None:
+    """One front, then two (the 3-host fleet has one: a quick try of the mail path)."""
+    fronts = [s.ports["smtp"] for s in fleet.stands if s.host.startswith("front")]
+    # postscreen's first contact and rspamd's first lookups, once per front, outside the figures
+    send_and_wait(fleet, fronts, len(fronts) * 2, len(fronts) * 2, "warmup", timeout=120)
+    THROUGHPUT["inbound through 1 MX front"] = send_and_wait(fleet, fronts[:1], args.messages, args.sessions, "one")
+    if len(fronts) > 1:
+        THROUGHPUT["inbound through 2 MX fronts"] = send_and_wait(fleet, fronts, args.messages, args.sessions, "two")
+    print(f"inbound measured; load {load_avg()}", flush=True)
+
+
+def report(rows: dict[str, tuple[float, int]], loads: tuple[str, str]) -> None:
+    print(f"\nmailprov fleet benchmark, trixie, {os.cpu_count()} cores, load average (1/5/15 min) "
+          f"{loads[0]} at the start, {loads[1]} at the end")
+    print(f"{'figure':<40} {'seconds':>8} {'ratio':>7}  {'goal':<20} {'':<8} note")
+    for kind in ("first deploy", "no-change re-deploy"):
+        base = rows.get(f"{kind}, 1 host(s)")
+        for name, (seconds, changed) in rows.items():
+            if not name.startswith(kind + ","):
+                continue
+            ratio = seconds / base[0] if base else float("nan")
+            goal, verdict = ("baseline" if "1 host" in name else ""), ""
+            if "5 host" in name and base:
+                goal, verdict = "<= 2x one host", "met" if ratio <= 2 else "not met"
+            print(f"{name:<40} {seconds:8.1f} {ratio:7.2f}  {goal:<20} {verdict:<8} {changed} changed")
+    one = THROUGHPUT.get("inbound through 1 MX front")
+    for name, (accepted, arrived, seconds) in THROUGHPUT.items():
+        rate = arrived / seconds
+        ratio = rate / (one[1] / one[2]) if one and one[1] else float("nan")
+        note = f"{arrived}/{accepted} delivered, {rate:.1f} msg/s"
+        goal = "x one front" if one and name != "inbound through 1 MX front" else "baseline"
+        print(f"{name:<40} {seconds:8.1f} {ratio:7.2f}  {goal:<20} {'':<8} {note}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1,3,5", help="fleet sizes to deploy, of 1, 3, 5 (5: also the mail)")
+    parser.add_argument("--messages", type=int, default=400, help="messages per inbound run")
+    parser.add_argument("--sessions", type=int, default=8, help="parallel SMTP sessions")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    if unknown := [s for s in sizes if s not in fleet_stand.FLEETS]:
+        sys.exit(f"--sizes: {unknown} not among {sorted(fleet_stand.FLEETS)} (pick from those)")
+    if leftover := fleet_stand.leftovers():
+        sys.exit(f"an earlier run's containers exist: {' '.join(leftover)}; remove them with: "
+                 f"podman rm -f {' '.join(n for n in leftover if n != fleet_stand.NETWORK.name)}; "
+                 f"podman network rm -f {fleet_stand.NETWORK.name}")
+
+    def interrupted(_signum: int, _frame: FrameType | None) -> None:
+        raise KeyboardInterrupt  # SIGTERM too leaves through the clean-up of stood_up
+
+    signal.signal(signal.SIGTERM, interrupted)
+    rows: dict[str, tuple[float, int]] = {}
+    start_load = load_avg()
+    for size in sizes:
+        deploys(size, rows, args)
+    report(rows, (start_load, load_avg()))
+
+
+if __name__ == "__main__":
+    main()
