@@ -70,6 +70,7 @@ bench: venv images
 	python bench/bench_deploy.py
 	python bench/bench_backup.py
 	python bench/bench_message_path.py
+	python bench/bench_fleet.py
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache

@@ -117,11 +117,11 @@ def report(rows: dict[str, tuple[float, int]], loads: tuple[str, str]) -> None:
         for name, (seconds, changed) in rows.items():
             if not name.startswith(kind + ","):
                 continue
-            ratio = seconds / base[0] if base else float("nan")
+            ratio = f"{seconds / base[0]:7.2f}" if base else f"{'-':>7}"
             goal, verdict = ("baseline" if "1 host" in name else ""), ""
             if "5 host" in name and base:
                 goal, verdict = "<= 2x one host", "met" if ratio <= 2 else "not met"
-            print(f"{name:<40} {seconds:8.1f} {ratio:7.2f}  {goal:<20} {verdict:<8} {changed} changed")
+            print(f"{name:<40} {seconds:8.1f} {ratio}  {goal:<20} {verdict:<8} {changed} changed")
     one = THROUGHPUT.get("inbound through 1 MX front")
     for name, (accepted, arrived, seconds) in THROUGHPUT.items():
         rate = arrived / seconds
