@@ -47,13 +47,14 @@ def plan(inventory_dir: Path, domain: str, target: str) -> Move:
     entry = inventory.domain(domain)
     if entry is None:
         raise UsageError(f"{domain}: no such domain in the inventory (see `mailprov domain list`)")
-    backends = {h.name for h in inventory.hosts if MAILBOX_GROUP in _functions(inventory, h.name)}
+    backends = {h.name for h in inventory.with_function(MAILBOX_GROUP)} if inventory.is_fleet else set()
     if not backends:
         raise UsageError("domain move: the inventory has no mailbox group (docs/fleet.md)")
     if target not in backends:
         raise UsageError(f"--to: {target} is not a host of the mailbox group (one of {', '.join(sorted(backends))})")
-    current = _field(entry, "backend") or sorted(backends)[0]
-    previous = _field(entry, "previous_backend")
+    holder = inventory.backend_of(entry)
+    current = holder.name if holder is not None else sorted(backends)[0]
+    previous = entry.previous_backend
     if previous and current == target:
         return Move(domain, previous, target)  # resume a move that stopped half-way
     if previous:
@@ -62,15 +63,6 @@ def plan(inventory_dir: Path, domain: str, target: str) -> Move:
     if current == target:
         raise UsageError(f"{domain} is on {target} already")
     return Move(domain, current, target)
-
-
-def _functions(inventory: Any, host: str) -> tuple[str, ...]:
-    return tuple(inventory.functions_of(host))
-
-
-def _field(entry: Any, name: str) -> str | None:
-    value = getattr(entry, name, None)
-    return str(value) if value else None
 
 
 def _set_backend(inventory_dir: Path, move: Move, *, moving: bool) -> None:

@@ -174,7 +174,7 @@ class Webmail:
 
 
 # A fleet's function groups (docs/fleet.md), children of mailservers in hosts.yml; the same
-# list as mail_common_functions in roles/mail_common/defaults/main.yml (a unit test pins both).
+# list as mail_common_functions in roles/mail_common/vars/main.yml (a unit test pins both).
 FUNCTIONS: tuple[str, ...] = ("mx", "submission", "proxy", "mailbox", "backup_mx")
 # Every host of an inventory without function groups: a complete server (IMAP served directly).
 COMPLETE: tuple[str, ...] = ("mx", "submission", "mailbox")

@@ -138,6 +138,11 @@ def build(raw: RawInventory) -> Inventory:
     if is_fleet:
         default = settings.mail_hostname if settings is not None else ""
         check_hosts(raw.hosts_file, hosts, {h.name: str(h.vars.get("mail_hostname", default)) for h in hosts}, out)
+        if settings is not None and settings.tls.mode == "acme":
+            tls_file = group_vars.get("mail_tls", (raw.hosts_file, None))[0]
+            out.add(tls_file, "mail_tls.mode", "acme in a fleet: mailbox back ends are not reachable for the "
+                    "CA's challenge, and fronts check their certificates", "use selfsigned (each front trusts "
+                    "exactly the back ends' certificates) or files (docs/fleet.md)")
     backup_ok, backup = parse_backup(group_vars, out)
     if raw.group_files.get(str(raw.root / ACCOUNTS_FILE)) is ENCRYPTED:
         out.add(str(raw.root / ACCOUNTS_FILE), "(file)",

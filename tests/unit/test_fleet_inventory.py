@@ -192,7 +192,7 @@ def test_backend_without_function_groups_is_refused(inventory: Path) -> None:
 
 
 def test_python_and_the_roles_know_the_same_function_groups() -> None:
-    defaults = yaml.safe_load((resource_path("roles") / "mail_common/defaults/main.yml").read_text())
+    defaults = yaml.safe_load((resource_path("roles") / "mail_common/vars/main.yml").read_text())
     assert tuple(defaults["mail_common_functions"]) == FUNCTIONS == fleet.FUNCTIONS
 
 
@@ -203,7 +203,7 @@ def test_the_roles_agree_on_complete_servers_and_on_the_hosts_facing_the_interne
     plugin = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(plugin)
     assert plugin.COMPLETE == COMPLETE
-    defaults = yaml.safe_load((resource_path("roles") / "mail_common/defaults/main.yml").read_text())
+    defaults = yaml.safe_load((resource_path("roles") / "mail_common/vars/main.yml").read_text())
     assert f"else {list(COMPLETE)} }}}}" in defaults["mail_common_host_functions"]
     assert f"intersect({list(FACING)})" in defaults["mail_common_faces_internet"]
 
