@@ -92,6 +92,18 @@ def write_inventory(inv: Path, hosts: Mapping[str, tuple[str, ...]]) -> None:
     accounts.write_text("---\n" + yaml.safe_dump({"mail_domains": domains}, sort_keys=False))
 
 
+def plan(source: Path) -> list[Stand]:
+    """One stand-in per host, trixie all; a fleet's on the benchmark's network at .10+i, as rehearse places them."""
+    inventory = load_inventory(source)
+    is_fleet = len(inventory.hosts) > 1
+    subnet = NETWORK.subnet.rsplit(".", 1)[0]
+    return [
+        BenchStand(i, h.name, "trixie", inventory.hostname_for(h), ports_for(i),
+                   f"{subnet}.{10 + i}" if is_fleet else None)
+        for i, h in enumerate(inventory.hosts)
+    ]
+
+
 @dataclass
 class Fleet:
     size: int
@@ -158,17 +170,9 @@ def stood_up(size: int) -> Iterator[Fleet]:
     workdir = Path(tempfile.mkdtemp(prefix="mailprov-benchfleet-"))
     source = workdir / "source"
     write_inventory(source, FLEETS[size])
-    inventory = load_inventory(source)
-    is_fleet = size > 1
-    subnet = NETWORK.subnet.rsplit(".", 1)[0]  # host i at .10+i, as rehearse places them
-    stands: list[Stand] = [
-        BenchStand(i, h.name, "trixie", inventory.hostname_for(h), ports_for(i),
-                   f"{subnet}.{10 + i}" if is_fleet else None)
-        for i, h in enumerate(inventory.hosts)
-    ]
-    fleet = Fleet(size, stands, workdir, find_vault_password_file(source))
+    fleet = Fleet(size, plan(source), workdir, find_vault_password_file(source))
     try:
-        write_overlay(source, workdir, stands)
+        write_overlay(source, workdir, fleet.stands)
         _start(fleet)
         yield fleet
     finally:
