@@ -60,3 +60,23 @@ def test_ports_distinct_and_clear_of_the_ephemeral_range(fleet_stand) -> None:
     assert len(set(ports)) == len(ports)
     assert min(ports) >= 32000 and max(ports) < 32768
     assert fleet_stand.ports_for(0)["smtp"] == 32025
+
+
+def test_the_table_sets_each_figure_beside_its_baseline_and_the_goal(fleet_stand) -> None:
+    import bench_fleet  # bench/ is on the path while fleet_stand is in use
+
+    rows = {f"{kind}, {n} host(s)": (seconds * n, 0) for kind, seconds in (("first deploy", 90.0),
+            ("no-change re-deploy", 20.0)) for n in (1, 3, 5)}
+    rows["first deploy, 5 host(s)"] = (170.0, 9)
+    throughput = {bench_fleet.ONE_FRONT: (400, 400, 20.0), bench_fleet.TWO_FRONTS: (400, 400, 12.5)}
+    lines = bench_fleet.table(rows, throughput)
+    by_figure = {line[:40].strip(): line[40:].split() for line in lines[1:]}
+    assert by_figure["first deploy, 1 host(s)"][:3] == ["90.0", "1.00", "baseline"]
+    assert by_figure["first deploy, 5 host(s)"][:6] == ["170.0", "1.89", "<=", "2x", "one", "host"]
+    assert by_figure["first deploy, 5 host(s)"][6] == "met"
+    assert by_figure["no-change re-deploy, 5 host(s)"][1:7] == ["5.00", "<=", "2x", "one", "host", "not"]
+    assert by_figure["inbound through 2 MX fronts"][:2] == ["12.5", "1.60"]
+    assert "32.0 msg/s" in lines[-1]
+    # Without the one-host run there is no ratio, and no verdict
+    alone = bench_fleet.table({"first deploy, 5 host(s)": (170.0, 9)}, {})
+    assert alone[1].split()[-4:] == ["170.0", "-", "9", "changed"]
