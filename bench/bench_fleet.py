@@ -29,7 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from types import FrameType
 
 import fleet_stand
-from fleet_stand import USERS, Fleet
+from fleet_stand import DOMAINS, Fleet
 from mail_load import Load, session
 
 SENDER = "bench@sender.example"  # an outside domain: rspamd looks it all up
@@ -46,27 +46,27 @@ def timed_deploy(fleet: Fleet) -> tuple[float, int]:
     return time.monotonic() - start, changed
 
 
-def inbox_count(fleet: Fleet, address: str) -> int:
-    """Messages in the INBOX of `address` on its back end, as Dovecot counts them."""
-    store = fleet.stand(USERS[address])
-    argv = ["podman", "exec", store.name, "doveadm", "-f", "flow", "mailbox", "status", "-u", address,
-            "messages", "INBOX"]
-    out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
-    return int(out.split("messages=")[1].split()[0])
-
-
 def delivered(fleet: Fleet) -> int:
-    return sum(inbox_count(fleet, address) for address in USERS)
+    """Messages in the INBOXes of every user on the back ends, as Dovecot counts them."""
+    total = 0
+    for backend in DOMAINS.values():
+        argv = ["podman", "exec", fleet.stand(backend).name, "doveadm", "-f", "flow", "mailbox", "status", "-A",
+                "messages", "INBOX"]
+        out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+        total += sum(int(line.split("messages=")[1].split()[0]) for line in out.splitlines() if "messages=" in line)
+    return total
 
 
-def send_and_wait(fleet: Fleet, ports: Sequence[int], messages: int, sessions: int, tag: str,
+def send_and_wait(fleet: Fleet, ports: Sequence[int], messages: int, sessions: int, per_domain: int, tag: str,
                   timeout: float = 600.0) -> tuple[int, int, float]:
     """`messages` over `sessions` parallel SMTP sessions, spread over the fronts' ports and both
-    domains; (accepted, delivered, seconds from the first connection to the last delivery)."""
-    before, each, users = delivered(fleet), max(1, messages // sessions), list(USERS)
+    domains, session i to mailbox user(i mod per_domain); (accepted, delivered, seconds from the
+    first connection to the last delivery)."""
+    before, each, domains = delivered(fleet), max(1, messages // sessions), list(DOMAINS)
 
     def one(i: int) -> int:
-        port, recipient = ports[i % len(ports)], users[(i // len(ports)) % len(users)]
+        port = ports[i % len(ports)]
+        recipient = f"user{i % per_domain}@{domains[(i // len(ports)) % len(domains)]}"
         try:
             return session(Load(port, SENDER, recipient, BODY), each, f"{tag}{i}")
         except (smtplib.SMTPException, OSError) as err:  # a refused session: said, not fatal
@@ -85,7 +85,7 @@ def send_and_wait(fleet: Fleet, ports: Sequence[int], messages: int, sessions: i
 
 def deploys(size: int, rows: dict[str, tuple[float, int]], args: argparse.Namespace) -> None:
     """Deploy the fleet twice (rows: figure -> seconds, tasks changed); the 5-host one also carries mail."""
-    with fleet_stand.stood_up(size) as fleet:
+    with fleet_stand.stood_up(size, args.mailboxes) as fleet:
         print(f"{size} host(s) up: {fleet_stand.names(fleet.stands)}; load {load_avg()}", flush=True)
         rows[f"first deploy, {size} host(s)"] = timed_deploy(fleet)
         rows[f"no-change re-deploy, {size} host(s)"] = timed_deploy(fleet)
@@ -105,11 +105,11 @@ def inbound(fleet: Fleet, args: argparse.Namespace) -> None:
     if not fronts:
         return
     # postscreen's first contact and rspamd's first lookups, once per front, outside the figures
-    send_and_wait(fleet, fronts, len(fronts) * 2, len(fronts) * 2, "warmup", timeout=120)
+    send_and_wait(fleet, fronts, len(fronts) * 2, len(fronts) * 2, args.mailboxes, "warmup", timeout=120)
     for name, ports in ((ONE_FRONT, fronts[:1]), (TWO_FRONTS, fronts)):
         if name == ONE_FRONT or len(fronts) > 1:
             THROUGHPUT[name] = accepted, arrived, seconds = send_and_wait(
-                fleet, ports, args.messages, args.sessions, name.split()[2])
+                fleet, ports, args.messages, args.sessions, args.mailboxes, name.split()[2])
             # as measured: a later failure must not lose it
             print(f"{name}: {arrived}/{accepted} delivered in {seconds:.1f} s; load {load_avg()}", flush=True)
 
@@ -143,6 +143,11 @@ def main() -> None:
     parser.add_argument("--sizes", default="1,3,5", help="of 1, 3, 5 (the largest carries the mail)")
     parser.add_argument("--messages", type=int, default=400, help="messages per inbound run")
     parser.add_argument("--sessions", type=int, default=8, help="parallel SMTP sessions")
+    # Dovecot takes at most lmtp_user_concurrency_limit (10) deliveries per user at once; each mx
+    # front opens up to 10 LMTP connections to a back end: with one mailbox per domain, two fronts
+    # get 451 (too many concurrent deliveries for user) and wait minimal_backoff_time (60 s).
+    parser.add_argument("--mailboxes", type=int, default=8,
+                        help="mailboxes per domain; session i sends to user(i mod N) (1: every session to one user)")
     args = parser.parse_args()
     args.sizes = sizes = [int(s) for s in args.sizes.split(",")]
     if unknown := [s for s in sizes if s not in fleet_stand.FLEETS]:

@@ -43,8 +43,8 @@ FLEETS: dict[int, dict[str, tuple[str, ...]]] = {
         "store2.example.org": ("mailbox",),
     },
 }
-# One mailbox per domain; in a fleet each domain on its own back end.
-USERS = {"alice@example.org": "store1.example.org", "bob@example.net": "store2.example.org"}
+# In a fleet each domain on its own back end; mailboxes user0, user1... in each.
+DOMAINS = {"example.org": "store1.example.org", "example.net": "store2.example.org"}
 PASSWORD = "bench-Fleet-pass-1"
 
 
@@ -68,7 +68,7 @@ def ports_for(index: int) -> dict[str, int]:
     return ports
 
 
-def write_inventory(inv: Path, hosts: Mapping[str, tuple[str, ...]]) -> None:
+def write_inventory(inv: Path, hosts: Mapping[str, tuple[str, ...]], per_domain: int = 1) -> None:
     """`mailprov init`, then (for a fleet) hosts.yml with the function groups, and accounts.yml."""
     first = next(iter(hosts))
     subprocess.run([str(BIN / "mailprov"), "init", str(inv), "--domain", "example.org", "--hostname", first,
@@ -84,9 +84,9 @@ def write_inventory(inv: Path, hosts: Mapping[str, tuple[str, ...]]) -> None:
         (inv / "hosts.yml").write_text("---\n" + yaml.safe_dump(document, sort_keys=False))
     shared = hash_password(PASSWORD)  # hashing is not what we measure
     domains = [
-        {"name": address.split("@")[1], **({"backend": backend} if is_fleet else {}),
-         "mailboxes": [{"address": address, "password": shared, "quota": "1G"}]}
-        for address, backend in USERS.items()
+        {"name": domain, **({"backend": backend} if is_fleet else {}),
+         "mailboxes": [{"address": f"user{n}@{domain}", "password": shared, "quota": "1G"} for n in range(per_domain)]}
+        for domain, backend in DOMAINS.items()
     ]
     accounts = inv / "group_vars" / "mailservers" / "accounts.yml"
     accounts.write_text("---\n" + yaml.safe_dump({"mail_domains": domains}, sort_keys=False))
@@ -165,11 +165,11 @@ def remove(fleet: Fleet) -> None:
 
 
 @contextmanager
-def stood_up(size: int) -> Iterator[Fleet]:
+def stood_up(size: int, per_domain: int) -> Iterator[Fleet]:
     """The fleet of `size` hosts in running containers (not yet deployed); removed on exit, Ctrl-C too."""
     workdir = Path(tempfile.mkdtemp(prefix="mailprov-benchfleet-"))
     source = workdir / "source"
-    write_inventory(source, FLEETS[size])
+    write_inventory(source, FLEETS[size], per_domain)
     fleet = Fleet(size, plan(source), workdir, find_vault_password_file(source))
     try:
         write_overlay(source, workdir, fleet.stands)

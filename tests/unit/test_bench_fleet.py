@@ -36,7 +36,7 @@ def fleet_stand() -> Iterator[object]:
 @pytest.mark.parametrize("size", [1, 3, 5])
 def test_each_fleet_validates_and_its_private_copy_too(fleet_stand, tmp_path: Path, size: int) -> None:
     source = tmp_path / "source"
-    fleet_stand.write_inventory(source, fleet_stand.FLEETS[size])
+    fleet_stand.write_inventory(source, fleet_stand.FLEETS[size], 2)
     result = subprocess.run([MAILPROV, "validate", "-i", str(source)], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert [h.name for h in load_inventory(source).hosts] == list(fleet_stand.FLEETS[size])
