@@ -7,7 +7,7 @@ export PATH := $(BIN):$(PATH)
 export ANSIBLE_ROLES_PATH := $(abspath roles)
 RELEASES ?= trixie bookworm
 
-.PHONY: test demo host-deps venv images lint unit molecule e2e bench clean containers molecule-default molecule-os_upgrade
+.PHONY: test demo host-deps venv images lint unit molecule e2e fleet e2e-fleet bench clean containers molecule-default molecule-os_upgrade
 
 ## test: install everything, then lint, unit tests, Molecule (trixie + bookworm) and end-to-end
 test: venv lint unit images containers
@@ -15,9 +15,15 @@ test: venv lint unit images containers
 # The container suites use distinct names and ports (molecule 12/13/17xxx, rehearsal 16xxx,
 # e2e sandbox 26xxx; never the demo's 14xxx, which may stay up) and mostly wait on apt and on
 # services, so they run side by side: about 10 minutes less than one after another on 2 cores.
+# e2e and fleet both run `mailprov rehearse` (its container names, network and 16xxx ports), so
+# they share one slot, one after the other; together they still end before molecule-default.
 # Output is kept per suite.
 containers: venv images
-	$(MAKE) -j3 --output-sync=target molecule-default molecule-os_upgrade e2e
+	$(MAKE) -j3 --output-sync=target molecule-default molecule-os_upgrade e2e-fleet
+
+e2e-fleet: venv images
+	$(MAKE) --no-print-directory e2e
+	$(MAKE) --no-print-directory fleet
 
 ## demo: a mail server in a local container, deployed, checked, with the demo user's settings
 # One line per step on screen; apt, pip and debootstrap output goes to .cache/demo.log.
@@ -44,7 +50,7 @@ lint: venv
 	ansible-lint --profile production roles playbooks
 
 unit: venv
-	pytest -q -m "not e2e"
+	pytest -q -m "not e2e and not fleet"
 
 molecule: molecule-default molecule-os_upgrade
 
@@ -55,11 +61,16 @@ molecule-default molecule-os_upgrade: molecule-%: venv images
 e2e: venv images
 	pytest -q -m e2e --durations=0
 
+## fleet: a fleet (front, backup MX, two back ends) rehearsed in containers and proven (tests/fleet)
+fleet: venv images
+	pytest -q -m fleet --durations=0 -s tests/fleet
+
 bench: venv images
 	python bench/bench_edits.py
 	python bench/bench_deploy.py
 	python bench/bench_backup.py
 	python bench/bench_message_path.py
+	python bench/bench_fleet.py
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache

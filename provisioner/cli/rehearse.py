@@ -17,6 +17,7 @@ from provisioner.cli.tables import FitTable
 from provisioner.inventory.probe_account import ProbeAccountError
 from provisioner.inventory.vault import VaultFileError
 from provisioner.rehearse import rehearsal
+from provisioner.rehearse.fleet import NETWORK as FLEET_NETWORK
 from provisioner.rehearse.overlay import Stand
 from provisioner.rehearse.rehearsal import Step
 from provisioner.rehearse.upgrade import UpgradeRehearsal, upgrade_rehearsal
@@ -132,10 +133,12 @@ def _print_footer(console: Console, kept: Path | None, stands: list[Stand], has_
         console.print(f"kept (--keep): private inventory copy {kept / 'inventory'}")
         for stand in stands:
             ports = ", ".join(f"{k} {v}" for k, v in stand.ports.items())
-            console.print(f"  {stand.name}: podman exec -it {stand.name} bash; 127.0.0.1 ports: {ports}")
+            at = f" (fleet address {stand.address})" if stand.address else ""
+            console.print(f"  {stand.name}{at}: podman exec -it {stand.name} bash; 127.0.0.1 ports: {ports}")
         console.print(f"  check again: mailprov check -i {kept / 'inventory'}")
         names = " ".join(stand.name for stand in stands)
-        console.print(f"  remove: podman rm -f {names} && rm -rf {kept}")
+        network = f" && podman network rm {FLEET_NETWORK}" if any(s.address for s in stands) else ""
+        console.print(f"  remove: podman rm -f {names}{network} && rm -rf {kept}")
     verdict = "[green]rehearsal passed[/]" if ok else "[bold red]rehearsal failed[/]"
     console.print(verdict)
 

@@ -5,6 +5,9 @@ The operator's inventory folder is copied into a private temporary folder
 Only hosts.yml is written anew: the rehearsed hosts, each with its non-connection
 variables (``mail_hostname``, ``mailprov_release``...) plus the container's
 SSH port and the ports ``check`` probes (:mod:`provisioner.inventory.ports`).
+A fleet's copy also keeps the function groups, and each host's
+``mail_fleet_address`` is its container's address on the rehearsal network
+(:mod:`provisioner.rehearse.fleet`).
 
 Nothing may reach a real host, whatever else the inventory sets (connection
 variables in group_vars, host_vars/, aliases like ``ansible_ssh_host``, an
@@ -36,6 +39,7 @@ from provisioner.inventory.releases import RELEASES
 from provisioner.inventory.store import read_raw
 from provisioner.inventory.vault import VAULT_FILE_NAME
 from provisioner.problems import UsageError
+from provisioner.rehearse import fleet
 from provisioner.sandbox import container
 from provisioner.sandbox.container import CONTAINER_PORTS
 
@@ -59,6 +63,7 @@ class Stand:
     release: str
     hostname: str  # the host's real mail_hostname, also the container's hostname
     ports: Mapping[str, int]  # service -> published port on 127.0.0.1 (ssh included)
+    address: str | None = None  # on the rehearsal network: a fleet's hosts only
 
     @property
     def name(self) -> str:
@@ -76,6 +81,7 @@ class Stand:
             "container": self.name,
             "hostname": self.hostname,
             "ports": dict(self.ports),
+            "address": self.address,
         }
 
 
@@ -119,13 +125,18 @@ def release_for(host: Host, group_default: str | None) -> str:
 
 def plan(inventory: Inventory, limit: str | None = None) -> list[Stand]:
     """One stand-in per inventory host (or per host named in ``limit``), numbered from 0."""
+    is_fleet = bool(fleet.function_groups(read_raw(inventory.path).hosts))
+    if is_fleet and limit:
+        # Fronts need their back ends and the back ends their fronts: a part would not deploy.
+        raise UsageError("--limit: a fleet is rehearsed whole (its hosts need each other); remove --limit")
     wanted = {name.strip() for name in limit.split(",")} if limit else None
     hosts = [h for h in inventory.hosts if wanted is None or h.name in wanted]
     if wanted is not None and (unknown := wanted - {h.name for h in hosts}):
         raise UsageError(f"--limit: no such host in the inventory: {', '.join(sorted(unknown))}")
     default = group_release(inventory.path)
     return [
-        Stand(i, h.name, release_for(h, default), inventory.hostname_for(h), ports_for(i))
+        Stand(i, h.name, release_for(h, default), inventory.hostname_for(h), ports_for(i),
+              fleet.address_for(i) if is_fleet else None)
         for i, h in enumerate(hosts)
     ]
 
@@ -139,12 +150,7 @@ def copy_inventory(source: Path, target: Path) -> None:
 
 
 def _group_hosts(hosts_doc: Any) -> Mapping[str, Any]:
-    top = hosts_doc if isinstance(hosts_doc, Mapping) else {}
-    group = top.get(GROUP)
-    if not isinstance(group, Mapping):
-        children = (top.get("all") or {}).get("children") or {}
-        group = children.get(GROUP) if isinstance(children, Mapping) else None
-    hosts = group.get("hosts") if isinstance(group, Mapping) else None
+    hosts = fleet.server_group(hosts_doc).get("hosts")
     return hosts if isinstance(hosts, Mapping) else {}
 
 
@@ -153,8 +159,11 @@ def host_entry(own_vars: Mapping[str, Any], stand: Stand, key: Path, known_hosts
     kept = {k: v for k, v in own_vars.items() if not str(k).startswith("ansible_")}
     kept.pop(ADDRESS_VAR, None)
     kept.pop(PORTS_VAR, None)
+    kept.pop(fleet.FLEET_ADDRESS_VAR, None)  # the real private address: never reached from here
+    fleet_address = {fleet.FLEET_ADDRESS_VAR: stand.address} if stand.address else {}
     return {
         **kept,
+        **fleet_address,
         **connection_vars(key, known_hosts),
         "ansible_port": stand.ports["ssh"],
         "ansible_ssh_port": stand.ports["ssh"],
@@ -164,10 +173,13 @@ def host_entry(own_vars: Mapping[str, Any], stand: Stand, key: Path, known_hosts
 
 
 def hosts_document(original: Any, stands: Sequence[Stand], key: Path, known_hosts: Path) -> dict[str, Any]:
-    """A hosts.yml with only the rehearsed hosts of the mail server group."""
+    """A hosts.yml with only the rehearsed hosts of the mail server group (and a fleet's function groups)."""
     own = _group_hosts(original)
     hosts = {s.host: host_entry(own.get(s.host) or {}, s, key, known_hosts) for s in stands}
-    return {"all": {"children": {GROUP: {"hosts": hosts}}}}
+    group: dict[str, Any] = {"hosts": hosts}
+    if groups := fleet.function_groups(original):
+        group["children"] = fleet.children_document(groups)
+    return {"all": {"children": {GROUP: group}}}
 
 
 def connection_vars(key: Path, known_hosts: Path) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from provisioner.inventory.probe_account import load as load_probe_account
 from provisioner.inventory.store import load_inventory
 from provisioner.inventory.vault import find_vault_password_file
 from provisioner.probe import checks as probe
+from provisioner.rehearse import fleet
 from provisioner.rehearse.overlay import CONNECTION_FILE, NAME_PREFIX, Stand, plan, write_overlay
 from provisioner.runner.options import AnsibleOptions, PlaybookRun
 from provisioner.runner.progress import Failure, HostCounts
@@ -96,35 +97,58 @@ def _sigterm_interrupts() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _machine(stand: Stand) -> container.Machine:
-    return container.Machine(stand.name, stand.release, stand.hostname, "mailprov.rehearse=1", stand.ports)
+LABEL = "mailprov.rehearse=1"
+NETWORK = container.Network(fleet.NETWORK, str(fleet.SUBNET), LABEL)
+
+
+def machine_for(stand: Stand, stands: Sequence[Stand] = ()) -> container.Machine:
+    machine = container.Machine(stand.name, stand.release, stand.hostname, LABEL, stand.ports)
+    if stand.address is None:
+        return machine
+    # The other hosts' names resolve to their fleet addresses, as the real fleet's DNS would.
+    peers = {s.hostname: s.address for s in stands if s.address and s.hostname != stand.hostname}
+    return replace(machine, network=NETWORK, address=stand.address, capabilities=fleet.CAPABILITIES, peers=peers)
+
+
+def leftover_network() -> list[str]:
+    """The fleet network of an earlier rehearsal: ours could not be made with its subnet."""
+    return [fleet.NETWORK] if container.network_exists(fleet.NETWORK) else []
 
 
 def start_containers(stands: Sequence[Stand], workdir: Path, step: Step) -> None:
-    """Start every stand-in, authorise our key, pin their host keys."""
+    """Start every stand-in (a fleet's on their network), authorise our key, pin their host keys."""
     for release in sorted({s.release for s in stands}):
         if container.ensure_image(release):
             step(f"built image {container.image_for(release)}")
     key = workdir / "id_ed25519"
     container.make_key(key, "mailprov-rehearse")
+    if any(s.address for s in stands):
+        step(f"creating the network {NETWORK.name} ({NETWORK.subnet}) for the fleet")
+        container.create_network(NETWORK)
     for stand in stands:
-        step(f"starting {stand.name} ({stand.release}, hostname {stand.hostname}) for {stand.host}")
-        container.start(_machine(stand))
+        at = f", {stand.address}" if stand.address else ""
+        step(f"starting {stand.name} ({stand.release}, hostname {stand.hostname}{at}) for {stand.host}")
+        container.start(machine_for(stand, stands))
     pins = []
     for stand in stands:
         container.wait_ready(stand.name)
-        pins.append(container.authorize_and_pin(_machine(stand), key))
+        pins.append(container.authorize_and_pin(machine_for(stand), key))
     (workdir / "known_hosts").write_text("".join(pins))
 
 
 def remove_all(stands: Sequence[Stand], workdir: Path) -> list[str]:
-    """Remove the containers and the private folder; returns what could not be removed."""
+    """Remove the containers, their network and the private folder; returns what could not be removed."""
     problems = []
     for stand in stands:
         try:
             container.remove(stand.name)
         except container.ContainerError as err:
             problems.append(f"{stand.name}: {err}")
+    if any(s.address for s in stands):
+        try:
+            container.remove_network(NETWORK.name)
+        except container.ContainerError as err:
+            problems.append(f"{NETWORK.name}: {err}")
     shutil.rmtree(workdir, ignore_errors=True)
     return problems
 
@@ -184,6 +208,11 @@ def prepare(inventory_dir: Path, limit: str | None) -> Setup:
             f"containers of an earlier rehearsal exist: {', '.join(leftovers)}; "
             f"remove them with: podman rm -f {' '.join(leftovers)}"
         )
+    if any(s.address for s in stands) and leftover_network():
+        raise container.ContainerError(
+            f"the network of an earlier rehearsal exists: {fleet.NETWORK}; "
+            f"remove it with: podman network rm -f {fleet.NETWORK}"
+        )
     return Setup(inventory_dir, inventory, stands, vault, creds)
 
 
@@ -218,7 +247,8 @@ def workspace(setup: Setup, keep: bool, step: Step) -> Iterator[Workspace]:
     finally:
         if keep:
             space.kept = workdir
-            step(f"kept {', '.join(s.name for s in setup.stands)} and {workdir} (--keep)")
+            network = f", the network {NETWORK.name}" if any(s.address for s in setup.stands) else ""
+            step(f"kept {', '.join(s.name for s in setup.stands)}{network} and {workdir} (--keep)")
         else:
             step("removing the containers")
             for problem in remove_all(setup.stands, workdir):

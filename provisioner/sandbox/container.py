@@ -11,7 +11,7 @@ from __future__ import annotations
 import subprocess
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from provisioner.inventory.ports import PUBLIC_PORTS
@@ -48,6 +48,15 @@ def image_for(release: str) -> str:
 
 
 @dataclass(frozen=True)
+class Network:
+    """A private podman network with a fixed subnet, so machines on it get static addresses."""
+
+    name: str
+    subnet: str  # e.g. 10.89.77.0/24
+    label: str  # key=value, to find it again
+
+
+@dataclass(frozen=True)
 class Machine:
     """One container to run: its name, image, hostname, label and published ports."""
 
@@ -56,6 +65,10 @@ class Machine:
     hostname: str
     label: str  # key=value, to find our containers again
     ports: Mapping[str, int]  # service -> published port on 127.0.0.1 (ssh included)
+    network: Network | None = None  # a private network shared with other machines, else podman's default
+    address: str | None = None  # static, on ``network``
+    capabilities: tuple[str, ...] = ()
+    peers: Mapping[str, str] = field(default_factory=dict)  # /etc/hosts: name -> address on ``network``
 
     @property
     def image(self) -> str:
@@ -96,6 +109,12 @@ def start(machine: Machine) -> None:
         for service, port in CONTAINER_PORTS.items()
         for arg in ("-p", f"127.0.0.1:{machine.ports[service]}:{port}")
     ]
+    network = []
+    if machine.network is not None:
+        network = ["--network", machine.network.name]
+        network += ["--ip", machine.address] if machine.address else []
+    network += [f"--cap-add={cap}" for cap in machine.capabilities]
+    network += [f"--add-host={name}:{address}" for name, address in machine.peers.items()]
     podman(
         "run",
         "-d",
@@ -106,9 +125,27 @@ def start(machine: Machine) -> None:
         "--label",
         machine.label,
         *PODMAN_RUN_OPTS,
+        *network,
         *publish,
         machine.image,
     )
+
+
+def network_exists(name: str) -> bool:
+    return podman("network", "exists", name, check=False).returncode == 0
+
+
+def create_network(network: Network) -> None:
+    """Not internal: the machines still reach the package mirror through the network's NAT."""
+    podman("network", "create", "--subnet", network.subnet, "--label", network.label, network.name)
+
+
+def remove_network(name: str) -> bool:
+    """Remove the network (after its machines); False if there was none."""
+    if not network_exists(name):
+        return False
+    podman("network", "rm", "-f", name)
+    return True
 
 
 def remove(name: str) -> bool:

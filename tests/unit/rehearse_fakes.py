@@ -22,6 +22,8 @@ class FakePodman:
         self.started: list[container.Machine] = []
         self.removed: list[str] = []
         self.leftovers: list[str] = []
+        self.networks: list[str] = []  # existing ones
+        self.events: list[str] = []  # network and container starts and removals, in order
 
     def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setattr(container, "ensure_image", lambda release: False)
@@ -31,16 +33,35 @@ class FakePodman:
         monkeypatch.setattr(container, "authorize_and_pin", lambda m, key: f"[127.0.0.1]:{m.ports['ssh']} k\n")
         monkeypatch.setattr(container, "remove", self.remove)
         monkeypatch.setattr(container, "podman", self.podman)
+        monkeypatch.setattr(container, "network_exists", lambda name: name in self.networks)
+        monkeypatch.setattr(container, "create_network", self.create_network)
+        monkeypatch.setattr(container, "remove_network", self.remove_network)
 
     def make_key(self, key: Path, comment: str) -> None:
         key.write_text("private")
         key.with_suffix(".pub").write_text("public")
 
     def start(self, machine: container.Machine) -> None:
+        if machine.network is not None:
+            assert machine.network.name in self.networks, "a machine started before its network"
         self.started.append(machine)
         self.running.add(machine.name)
+        self.events.append(f"start {machine.name}")
+
+    def create_network(self, network: container.Network) -> None:
+        assert network.name not in self.networks
+        self.networks.append(network.name)
+        self.events.append(f"network {network.name} {network.subnet}")
+
+    def remove_network(self, name: str) -> bool:
+        assert not any(m.network and m.network.name == name for m in self.started if m.name in self.running)
+        self.events.append(f"network rm {name}")
+        found = name in self.networks
+        self.networks = [n for n in self.networks if n != name]
+        return found
 
     def remove(self, name: str) -> bool:
+        self.events.append(f"rm {name}")
         self.removed.append(name)
         found = name in self.running
         self.running.discard(name)
