@@ -8,28 +8,15 @@ import importlib.util
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
 import yaml
 from click.testing import Result
 from fleet_inventory import DOMAINS, GROUPS, HOSTS, write_fleet
+from test_validation import only_problem, problems
 
 from provisioner.inventory import fleet
 from provisioner.inventory.model import COMPLETE, FACING, FUNCTIONS
 from provisioner.inventory.store import load_inventory
-from provisioner.problems import InventoryInvalid
 from provisioner.resources import resource_path
-
-
-def problems(inventory: Path) -> list[str]:
-    with pytest.raises(InventoryInvalid) as caught:
-        load_inventory(inventory)
-    return [str(p) for p in caught.value.problems]
-
-
-def only_problem(inventory: Path) -> str:
-    found = problems(inventory)
-    assert len(found) == 1, found
-    return found[0]
 
 
 def hosts_with(**changes: dict[str, object] | None) -> dict[str, dict[str, object]]:
