@@ -11,10 +11,20 @@ from rich.console import Console
 from rich.markup import escape
 
 from provisioner.cli import completion
-from provisioner.cli.common import dry_run_option, inventory_option, load_or_exit, print_json, read_password
+from provisioner.cli.common import (
+    EXIT_FAILED,
+    dry_run_option,
+    fail,
+    inventory_option,
+    load_or_exit,
+    print_json,
+    read_password,
+)
 from provisioner.cli.tables import FitTable
+from provisioner.fleet import move as domain_moves
 from provisioner.inventory import account_import
 from provisioner.inventory import accounts as edits
+from provisioner.inventory.fleet import new_domain_backend
 from provisioner.inventory.listing import alias_rows, mailbox_rows
 from provisioner.inventory.passwords import hash_password, normalize_imported_hash
 from provisioner.inventory.store import edit_accounts
@@ -55,11 +65,15 @@ def domain() -> None:
 @click.argument("name")
 @click.option("--alias-of", metavar="DOMAIN", shell_complete=completion.domains,
               help="Make NAME an alias domain: user@NAME delivers like user@DOMAIN.")
-def domain_add(inventory_dir: Path, name: str, alias_of: str | None) -> None:
+@click.option("--backend", metavar="HOST", shell_complete=completion.hosts,
+              help="In a fleet: the mailbox host that holds NAME (needed with several).")
+def domain_add(inventory_dir: Path, name: str, alias_of: str | None, backend: str | None) -> None:
     """Host mail for the domain NAME."""
+    backend = new_domain_backend(load_or_exit(inventory_dir), backend, alias_of)
     with edit_accounts(inventory_dir) as domains:
-        added = edits.add_domain(domains, name, alias_of)
+        added = edits.add_domain(domains, name, alias_of, backend)
     kind = f"alias domain {added} of {alias_of}" if alias_of else f"domain {added}"
+    kind += f" on {backend}" if backend else ""
     click.echo(f"Added {kind}; {APPLY_HINT}")
 
 
@@ -75,15 +89,42 @@ def domain_remove(inventory_dir: Path, name: str, force: bool) -> None:
     click.echo(f"Removed domain {removed}; {APPLY_HINT}")
 
 
+@domain.command("move")
+@inventory_option
+@click.argument("name", shell_complete=completion.domains)
+@click.option("--to", "target", required=True, metavar="HOST", shell_complete=completion.hosts,
+              help="The mailbox back end that will hold the domain.")
+def domain_move(inventory_dir: Path, name: str, target: str) -> None:
+    """Move the domain NAME's mailboxes to another mailbox back end of the fleet (dsync, no mail
+    lost; docs/fleet.md). Run again to resume a move that stopped."""
+    load_or_exit(inventory_dir)
+    move = domain_moves.plan(inventory_dir, name, target)
+    result = domain_moves.run(inventory_dir, move, lambda label: click.echo(f"==> {label}"))
+    if result.rc != 0:
+        for failure in result.progress.failures:
+            click.echo(f"FAILED {failure.host}: {failure.task}: {failure.message}", err=True)
+        fail(f"domain move stopped (ansible rc {result.rc}); fix the cause and run the same command "
+             "again to resume", EXIT_FAILED)
+    click.echo(f"Moved {move.domain} from {move.source} to {move.target}. Its old mail stays on "
+               f"{move.source} (the domain's folder in the mail store) until you remove it.")
+
+
 @domain.command("list")
 @inventory_option
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def domain_list(inventory_dir: Path, as_json: bool) -> None:
     """List the mail domains."""
+    inventory = load_or_exit(inventory_dir)
     rows = [{"name": d.name, "alias_domains": list(d.alias_domains), "mailboxes": len(d.mailboxes),
-             "aliases": len(d.aliases)} for d in load_or_exit(inventory_dir).domains]
-    _show(rows, as_json, ["domain", "alias domains", "mailboxes", "aliases"],
-          lambda r: [r["name"], ", ".join(r["alias_domains"]), str(r["mailboxes"]), str(r["aliases"])])
+             "aliases": len(d.aliases)} for d in inventory.domains]
+    columns = ["domain", "alias domains", "mailboxes", "aliases"]
+    if inventory.is_fleet:  # which mailbox host holds each domain
+        for row, d in zip(rows, inventory.domains, strict=True):
+            row["backend"] = getattr(inventory.backend_of(d), "name", None)
+        columns.append("backend")
+    _show(rows, as_json, columns,
+          lambda r: [r["name"], ", ".join(r["alias_domains"]), str(r["mailboxes"]), str(r["aliases"]),
+                     *([str(r["backend"])] if "backend" in r else [])])
 
 
 @click.group()

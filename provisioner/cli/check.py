@@ -32,6 +32,9 @@ from provisioner.probe import checks as probe
 
 BANS_CHECK = "brute-force bans (fail2ban)"
 LIMITS_CHECK = "sending limits (rspamd)"
+DOVECOT_CHECK = "Dovecot running (ssh)"
+LMTP_CHECK = "LMTP listening :24 (ssh)"
+BACKEND_CHECKS = (DOVECOT_CHECK, LMTP_CHECK)
 
 
 @click.command()
@@ -66,7 +69,10 @@ def check(
     if not no_ssh:
         with console.status("reading the protections over SSH (read-only)"):
             read = read_protection(inventory_dir, limit)
-        results += [c for target in hosts for c in protection_checks(target.host, read.get(target.host))]
+        results += [c for target in hosts for c in ssh_checks(target, read.get(target.host), inventory.is_fleet)]
+    elif inventory.is_fleet:  # a back end's only rows are read over SSH: say they were not
+        results += [probe.Check(t.host, name, "skip", "--no-ssh: not read")
+                    for t in hosts if not t.services for name in BACKEND_CHECKS]
     if as_json:
         print_json(checks_summary(results))
     else:
@@ -80,6 +86,8 @@ def run_probes(console: Console, hosts: list[probe.Target], inventory: Inventory
     """Every check of every host, with a spinner on a terminal."""
     results: list[probe.Check] = []
     for target in hosts:
+        if not target.services:
+            continue  # a mailbox back end answers the fleet only: read over SSH (ssh_checks)
         with console.status(f"checking {target.host} at {target.address}") as status:
             results += probe.run_checks(target, lambda c: status.update(f"{c.host}: {c.name}"), inventory)
     if inventory.settings.backup is not None:  # the last success, read over SSH (status.yml)
@@ -89,7 +97,39 @@ def run_probes(console: Console, hosts: list[probe.Target], inventory: Inventory
     return results
 
 
-def protection_checks(host: str, read: Protection | None) -> list[probe.Check]:
+def ssh_checks(target: probe.Target, read: Protection | None, fleet: bool) -> list[probe.Check]:
+    """What is read over SSH: the protections of a complete server; in a fleet those of the
+    hosts users log in to (fail2ban's jails for the logins it serves, the sending limits where
+    mail is submitted), and on a mailbox back end that Dovecot and its LMTP listener run."""
+    if not fleet:
+        return protection_checks(target.host, read)
+    if not target.services:
+        return backend_checks(target.host, read)
+    jails = (("postfix-sasl",) if "submission" in target.services else ()) + (
+        ("dovecot",) if "imap" in target.services else ())
+    if not jails:
+        return []
+    rows = protection_checks(target.host, read, jails)
+    return rows if "submission" in target.services else rows[:1]
+
+
+def backend_checks(host: str, read: Protection | None) -> list[probe.Check]:
+    """A mailbox back end, read on the host itself: Dovecot active, LMTP listening on 24."""
+    if read is None or (read.error and read.dovecot is None and read.lmtp_listeners is None):
+        why = read.error if read is not None and read.error else "not read over SSH"
+        return [probe.Check(host, name, "skip", why) for name in BACKEND_CHECKS]
+    dovecot = probe.Check(host, DOVECOT_CHECK, "pass" if read.dovecot == "active" else "fail",
+                          f"systemctl: {read.dovecot or 'no answer'}" + (
+                              "" if read.dovecot == "active" else " (deploy, or start dovecot)"))
+    listening = bool(read.lmtp_listeners)
+    lmtp = probe.Check(host, LMTP_CHECK, "pass" if listening else "fail",
+                       f"{read.lmtp_listeners} listening socket(s)" if listening
+                       else "nothing listens on port 24: the fronts cannot deliver (deploy, or start dovecot)")
+    return [dovecot, lmtp]
+
+
+def protection_checks(host: str, read: Protection | None,
+                      jails: tuple[str, ...] | None = None) -> list[probe.Check]:
     """fail2ban's jails loaded and rspamd's sending limits configured (issue 13), as the
     read-only status play found them; skipped when the host could not be read."""
     if read is None or (read.error and read.jails is None and read.limits is None):
@@ -97,8 +137,8 @@ def protection_checks(host: str, read: Protection | None) -> list[probe.Check]:
         return [probe.Check(host, name, "skip", why) for name in (BANS_CHECK, LIMITS_CHECK)]
     if read.jails is None:
         bans = probe.Check(host, BANS_CHECK, "fail", "fail2ban does not answer (deploy, or start fail2ban)")
-    elif read.missing_jails:
-        bans = probe.Check(host, BANS_CHECK, "fail", f"jails not loaded: {', '.join(read.missing_jails)}")
+    elif missing := read.missing(jails):
+        bans = probe.Check(host, BANS_CHECK, "fail", f"jails not loaded: {', '.join(missing)}")
     else:
         bans = probe.Check(host, BANS_CHECK, "pass", f"jails loaded: {', '.join(read.jails)}")
     if not read.limits:
@@ -160,7 +200,10 @@ def _login_account(inventory_dir: Path, user: str | None, password_stdin: bool, 
 
 
 def _check_table(target: probe.Target, results: list[probe.Check]) -> FitTable:
-    table = FitTable(("check", "result", "time", "detail"), title=f"{target.host} ({target.address})",
+    title = f"{target.host} ({target.address})"
+    if not target.services:  # a fleet's mailbox back end: nothing of it answers from outside
+        title = f"{target.host} (mailbox back end, read over SSH)"
+    table = FitTable(("check", "result", "time", "detail"), title=title,
                      wrap="detail", right=("time",))
     style = {"pass": "green", "fail": "bold red", "skip": "yellow"}
     for c in results:

@@ -20,10 +20,16 @@ class Protection:
     error: str | None = None  # the host could not be read
     jails: list[str] | None = None  # None: fail2ban did not answer
     limits: dict[str, int] | None = None  # rate name -> messages per hour; None: no ratelimit
+    dovecot: str | None = None  # `systemctl is-active dovecot` (active, failed...); None: not read
+    lmtp_listeners: int | None = None  # sockets listening on port 24; None: not read
 
     @property
     def missing_jails(self) -> list[str]:
-        return [j for j in REQUIRED_JAILS if j not in (self.jails or [])]
+        return self.missing()
+
+    def missing(self, required: tuple[str, ...] | None = None) -> list[str]:
+        """The jails of `required` (default: a complete server's) that are not loaded."""
+        return [j for j in (REQUIRED_JAILS if required is None else required) if j not in (self.jails or [])]
 
 
 def parse_jails(stdout: str) -> list[str]:
@@ -54,6 +60,11 @@ def host_protection(read_back: HostRead) -> Protection:
     out.jails = parse_jails(jails) if jails is not None else None
     limits = read_back.stdout("ratelimit")
     out.limits = parse_limits(limits) if limits is not None else None
+    # is-active exits non-zero for anything but active: its word is in the result either way.
+    dovecot = read_back.results.get("dovecot")
+    out.dovecot = str(dovecot.get("stdout", "")).strip() or None if dovecot else None
+    lmtp = (read_back.stdout("lmtp") or "").strip()
+    out.lmtp_listeners = int(lmtp) if lmtp.isdigit() else None
     return out
 
 

@@ -28,6 +28,8 @@ TASKS = {
     "Measure the mail store": "store",
     "Read the fail2ban jails": "jails",
     "Read the sending limits": "ratelimit",
+    "Read the Dovecot service": "dovecot",
+    "Read the LMTP listener": "lmtp",
     "Read the backup record": "backup",
 }
 

@@ -11,6 +11,11 @@ the policy does) and, with ACME, CAA for the chosen CA; per host address the PTR
 SPF ends in `-all`: mailprov knows every host that sends for these domains (the mail hosts and,
 when set, the relay), so anything else is a forgery; receivers that do not evaluate DMARC can
 then refuse it too. Forwarded mail fails SPF either way and is carried by DKIM.
+
+A fleet (docs/fleet.md): the MX records name the mx hosts at priority 10 and the backup_mx hosts
+at 20 (tried last); SRV names the submission hosts for submission and the proxies for IMAP and
+POP3; SPF adds the submission hosts that are no MX; pure mailbox back ends get no public record
+(the fronts reach them at their mail_fleet_address).
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from provisioner.inventory.model import Domain, Inventory
+from provisioner.inventory.model import FACING, Domain, Host, Inventory
 from provisioner.inventory.web import mta_sts_id, mta_sts_policy
 from provisioner.providers import relay_presets
 
@@ -84,11 +89,33 @@ def tlsa_name(hostname: str, port: int = 25) -> str:
     return f"_{port}._tcp.{_fqdn(hostname)}"
 
 
+def _names(inventory: Inventory, *functions: str) -> list[str]:
+    """The hosts' names (FQDN, once, in host order) of hosts with any of `functions`; every
+    host of complete servers."""
+    hosts = [h for h in inventory.hosts if not inventory.is_fleet or set(functions) & set(h.functions)]
+    return list(dict.fromkeys(_fqdn(inventory.hostname_for(h)) for h in hosts))
+
+
+def mx_values(inventory: Inventory) -> list[str]:
+    """The MX records' values: every receiving host at 10, a fleet's backup MX last at 20."""
+    backup = _names(inventory, "backup_mx") if inventory.is_fleet else []
+    return [f"10 {name}" for name in _names(inventory, "mx")] + [f"20 {name}" for name in backup]
+
+
+def _serves_smtp(inventory: Inventory, host: Host) -> bool:
+    return not inventory.is_fleet or bool({"mx", "backup_mx"} & set(host.functions))
+
+
 def _host_records(inventory: Inventory, zones: list[str], notes: list[str],
                   tlsa: dict[str, str] | None = None) -> list[Record]:
     records: list[Record] = []
     for host in inventory.hosts:
         hostname = _fqdn(inventory.hostname_for(host))
+        if not host.faces_internet:
+            notes.append(f"{host.name}: a mailbox back end, reached by the fleet only: no public A/AAAA record")
+            continue
+        if not _serves_smtp(inventory, host):  # TLSA of port 25: only where port 25 answers
+            tlsa = {k: v for k, v in (tlsa or {}).items() if k != host.name}
         # DANE-EE (3 1 1) of the key port 25 serves; only with a signed zone does anyone use it.
         if tlsa is not None and host.name in tlsa:
             records.append(Record(tlsa_name(hostname), "TLSA", tlsa[host.name], _zone_for(hostname, zones)))
@@ -113,22 +140,9 @@ def _hosted_address(domain: Domain, name: str, address: str) -> bool:
     return canonical in known or address in known or bool(domain.catch_all)
 
 
-def plan(inventory: Inventory, only: str | None = None, dkim: dict[str, str] | None = None,
-         selector: str = "mail", tlsa: dict[str, str] | None = None) -> DnsPlan:
-    """The records for every domain (or `only` that one); `dkim` maps domain -> TXT value,
-    `tlsa` inventory host name -> `3 1 1 <hex>` of the certificate it serves on 25."""
-    notes: list[str] = []
-    names = mail_domains(inventory)
-    zones = [n for n, _ in names]
-    hostnames = list(dict.fromkeys(_fqdn(inventory.hostname_for(h)) for h in inventory.hosts))
-    relay = inventory.settings.relay
-    include = relay_presets.spf_include(relay.provider, relay.host) if relay else None
-    if relay is not None and include is None:
-        notes.append(f"relay {relay.host}: not a known provider; add its SPF mechanism to the SPF records yourself")
-    dmarc = inventory.settings.dmarc
-    sts_id = mta_sts_id(mta_sts_policy(inventory))
+def _tls_notes(inventory: Inventory, issuer: str | None) -> list[str]:
     tls = inventory.settings.tls
-    issuer = caa_issuer(tls.acme_server) if tls.mode == "acme" else None
+    notes = []
     if tls.mode == "selfsigned":
         notes.append("MTA-STS records are printed once mail_tls.mode is acme (or files with the mta-sts. "
                      "names): senders only trust a policy served with a trusted certificate")
@@ -139,6 +153,27 @@ def plan(inventory: Inventory, only: str | None = None, dkim: dict[str, str] | N
     if tls.mode == "acme" and issuer is None:
         notes.append(f"ACME server {tls.acme_server}: unknown CAA issuer name; if you publish CAA records, "
                      "add the one your CA documents")
+    return notes
+
+
+def plan(inventory: Inventory, only: str | None = None, dkim: dict[str, str] | None = None,
+         selector: str = "mail", tlsa: dict[str, str] | None = None) -> DnsPlan:
+    """The records for every domain (or `only` that one); `dkim` maps domain -> TXT value,
+    `tlsa` inventory host name -> `3 1 1 <hex>` of the certificate it serves on 25."""
+    notes: list[str] = []
+    names = mail_domains(inventory)
+    zones = [n for n, _ in names]
+    hostnames = _names(inventory, *FACING)
+    senders = [f"a:{n.rstrip('.')}" for n in _names(inventory, "submission") if n not in _names(inventory, "mx")]
+    relay = inventory.settings.relay
+    include = relay_presets.spf_include(relay.provider, relay.host) if relay else None
+    if relay is not None and include is None:
+        notes.append(f"relay {relay.host}: not a known provider; add its SPF mechanism to the SPF records yourself")
+    dmarc = inventory.settings.dmarc
+    sts_id = mta_sts_id(mta_sts_policy(inventory))
+    tls = inventory.settings.tls
+    issuer = caa_issuer(tls.acme_server) if tls.mode == "acme" else None
+    notes += _tls_notes(inventory, issuer)
     records: list[Record] = []
     for name, domain in names:
         if only is not None and name != only:
@@ -148,9 +183,9 @@ def plan(inventory: Inventory, only: str | None = None, dkim: dict[str, str] | N
         for address in rua:
             if address.endswith("@" + name) and not _hosted_address(domain, name, address):
                 notes.append(f"{name}: {address} receives DMARC/TLS reports but is no mailbox or alias here")
-        records += [Record(origin, "MX", f"10 {host}", name) for host in hostnames]
+        records += [Record(origin, "MX", value, name) for value in mx_values(inventory)]
         relays_here = relay is not None and (not relay.sender_domains or name in relay.sender_domains)
-        spf = " ".join(["v=spf1", "mx", *([include] if include and relays_here else []), "-all"])
+        spf = " ".join(["v=spf1", "mx", *senders, *([include] if include and relays_here else []), "-all"])
         records.append(Record(origin, "TXT", spf, name))
         key = (dkim or {}).get(name)
         if key:
@@ -162,7 +197,8 @@ def plan(inventory: Inventory, only: str | None = None, dkim: dict[str, str] | N
         records.append(Record(f"_dmarc.{origin}", "TXT", f"v=DMARC1; p={dmarc.policy}; rua={mailto}", name))
         records.append(Record(f"_smtp._tls.{origin}", "TXT", f"v=TLSRPTv1; rua={mailto}", name))
         for service, port in SRV_SERVICES:
-            records += [Record(f"{service}._tcp.{origin}", "SRV", f"0 1 {port} {host}", name) for host in hostnames]
+            servers = _names(inventory, "submission" if "submission" in service else "proxy")
+            records += [Record(f"{service}._tcp.{origin}", "SRV", f"0 1 {port} {host}", name) for host in servers]
         first = hostnames[0] if hostnames else _fqdn(inventory.settings.mail_hostname)
         records += [Record(f"{label}.{origin}", "CNAME", first, name) for label in ("autoconfig", "autodiscover")]
         # The web face answers mta-sts. of hosted domains; senders fetch the policy only over

@@ -47,8 +47,9 @@ def _find_mailbox(domains: Entries, address: str) -> tuple[Entry, int]:
 
 # --- domains ---------------------------------------------------------------------------------
 
-def add_domain(domains: Entries, raw_name: str, alias_of: str | None = None) -> str:
-    """A new mail domain, or with alias_of an alias domain that delivers like that domain."""
+def add_domain(domains: Entries, raw_name: str, alias_of: str | None = None, backend: str | None = None) -> str:
+    """A new mail domain, or with alias_of an alias domain that delivers like that domain;
+    `backend`: the fleet's mailbox host that holds it (fleet.new_domain_backend checked it)."""
     name = normalize_domain(raw_name)
     if index_of(domains).domain(name, alias_ok=True) is not None:
         raise UsageError(f"{name} is already a mail domain here")
@@ -56,7 +57,7 @@ def add_domain(domains: Entries, raw_name: str, alias_of: str | None = None) -> 
         primary = find_domain(domains, normalize_domain(alias_of))
         primary["alias_domains"] = [*(primary.get("alias_domains") or []), name]
     else:
-        domains.append({"name": name, "mailboxes": [], "aliases": []})
+        domains.append({"name": name, **({"backend": backend} if backend else {}), "mailboxes": [], "aliases": []})
     index_of(domains).domains_changed()
     return name
 

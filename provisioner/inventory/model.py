@@ -35,6 +35,8 @@ class Domain:
     catch_all: tuple[str, ...] = ()
     mailboxes: tuple[Mailbox, ...] = ()
     aliases: tuple[Alias, ...] = ()
+    backend: str | None = None  # a fleet's mailbox host that holds the domain (docs/fleet.md)
+    previous_backend: str | None = None  # during a move: the back end it comes from
 
 
 LETS_ENCRYPT = "https://acme-v02.api.letsencrypt.org/directory"
@@ -171,10 +173,25 @@ class Webmail:
     host: str | None = None
 
 
+# A fleet's function groups (docs/fleet.md), children of mailservers in hosts.yml; the same
+# list as mail_common_functions in roles/mail_common/vars/main.yml (a unit test pins both).
+FUNCTIONS: tuple[str, ...] = ("mx", "submission", "proxy", "mailbox", "backup_mx")
+# Every host of an inventory without function groups: a complete server (IMAP served directly).
+COMPLETE: tuple[str, ...] = ("mx", "submission", "mailbox")
+# The functions reached from the Internet; a host with none of them is a pure back end.
+FACING: tuple[str, ...] = ("mx", "submission", "proxy", "backup_mx")
+
+
 @dataclass(frozen=True)
 class Host:
     name: str
     vars: Mapping[str, Any]
+    functions: tuple[str, ...] = COMPLETE  # in FUNCTIONS order
+
+    @property
+    def faces_internet(self) -> bool:
+        """Whether anything of it is reached from outside (else: a mailbox back end only)."""
+        return any(f in FACING for f in self.functions)
 
     @property
     def address(self) -> str:
@@ -203,6 +220,7 @@ class Inventory:
     hosts: tuple[Host, ...]
     settings: Settings
     domains: tuple[Domain, ...]
+    is_fleet: bool = False  # hosts sorted into function groups (else: complete servers)
 
     @property
     def mailboxes(self) -> tuple[Mailbox, ...]:
@@ -216,9 +234,23 @@ class Inventory:
         """A host may override the group's mail_hostname (several servers, one inventory)."""
         return str(host.vars.get("mail_hostname", self.settings.mail_hostname))
 
+    def with_function(self, function: str) -> tuple[Host, ...]:
+        return tuple(h for h in self.hosts if function in h.functions)
+
+    def backend_of(self, domain: Domain) -> Host | None:
+        """The mailbox host that holds `domain` in a fleet (its `backend`, else the only one);
+        None for complete servers, which all hold every domain."""
+        if not self.is_fleet:
+            return None
+        mailbox = self.with_function("mailbox")
+        wanted = domain.backend or (mailbox[0].name if len(mailbox) == 1 else None)
+        return next((h for h in mailbox if h.name == wanted), None)
+
     def mx_names(self) -> tuple[str, ...]:
-        """Every server's name, in host order, once: the MX of the MTA-STS policy."""
-        names = [self.hostname_for(h) for h in self.hosts] or [self.settings.mail_hostname]
+        """The names that receive mail, in host order, once: the MX of the MTA-STS policy
+        (every server; in a fleet the mx hosts, then the backup_mx hosts)."""
+        hosts = self.with_function("mx") + self.with_function("backup_mx") if self.is_fleet else self.hosts
+        names = [self.hostname_for(h) for h in hosts] or [self.settings.mail_hostname]
         return tuple(dict.fromkeys(n.lower() for n in names))
 
     def certificate_names(self, host: Host | None = None) -> tuple[str, ...]:
@@ -238,7 +270,7 @@ class Inventory:
         return next((d for d in self.domains if d.name == name), None)
 
     def summary(self) -> str:
-        return ", ".join(
+        text = ", ".join(
             [
                 _count(len(self.hosts), "host", "hosts"),
                 _count(len(self.domains), "domain", "domains"),
@@ -246,6 +278,10 @@ class Inventory:
                 _count(len(self.aliases), "alias", "aliases"),
             ]
         )
+        if not self.is_fleet:
+            return text
+        functions = ", ".join(f"{f} {len(self.with_function(f))}" for f in FUNCTIONS)
+        return f"{text}; a fleet: {functions}"
 
 
 def _count(n: int, singular: str, plural: str) -> str:

@@ -5,12 +5,13 @@ rules that need the whole inventory live in consistency.py.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
-from provisioner.inventory.model import Host
+from provisioner.inventory.model import FUNCTIONS, Host
 from provisioner.inventory.ports import ADDRESS_VAR, PORTS_VAR, PUBLIC_PORTS
 from provisioner.inventory.reader import Collector, Reader, closest, kind
 from provisioner.inventory.releases import RELEASES
@@ -29,9 +30,10 @@ PASSTHROUGH_PREFIXES = ("ansible_", "vault_", "mailprov_")
 RELEASE_VAR = "mailprov_release"  # the Debian release `rehearse` stands the host up on
 RELEASE_VALUES = RELEASES
 GROUP_KEYS = ("hosts", "vars", "children")  # what Ansible reads in a group of hosts.yml
-# mail_fleet_address: docs/fleet.md (a stop-gap for `rehearse` until the fleet parsing checks it).
-HOST_KEYS = {"mail_hostname", PORTS_VAR, ADDRESS_VAR, RELEASE_VAR, "mail_fleet_address"}
-DOMAIN_KEYS = ("name", "alias_domains", "catch_all", "mailboxes", "aliases")
+FLEET_ADDRESS_VAR = "mail_fleet_address"  # where the other hosts of a fleet reach this one
+HOST_KEYS = {"mail_hostname", PORTS_VAR, ADDRESS_VAR, RELEASE_VAR, FLEET_ADDRESS_VAR}
+FUNCTION_GROUP_KEYS = ("hosts",)  # a function group only lists names (docs/fleet.md)
+DOMAIN_KEYS = ("name", "alias_domains", "catch_all", "mailboxes", "aliases", "backend", "previous_backend")
 MAILBOX_KEYS = ("address", "password", "quota", "aliases", "sending_limit")
 ALIAS_KEYS = ("source", "targets")
 TLS_KEYS = ("mode", "cert_file", "key_file", "email", "server", "ca_file", "eab", "extra_names")
@@ -64,22 +66,28 @@ class RawInventory:
 
 # --- hosts.yml ----------------------------------------------------------------------------
 
-def parse_hosts(raw: RawInventory, out: Collector) -> tuple[Host, ...]:
+class ParsedHosts(NamedTuple):
+    hosts: tuple[Host, ...]
+    is_fleet: bool = False  # some function group lists a host
+
+
+def parse_hosts(raw: RawInventory, out: Collector) -> ParsedHosts:
     reader = Reader(raw.hosts_file, out)
     fix = f"list the servers under all.children.{GROUP}.hosts"
     top = reader.mapping(raw.hosts, "(top level)", "a mapping")
     if top is None:
-        return ()
+        return ParsedHosts(())
     group = _find_group(top)
     if group is None:
         reader.problem(f"all.children.{GROUP}", "the mail server group is missing", fix)
-        return ()
+        return ParsedHosts(())
     reader.known_keys(group, GROUP, GROUP_KEYS)
+    _misplaced_functions(reader, top)
     hosts = reader.mapping(group.get("hosts"), f"{GROUP}.hosts", "a mapping of host names")
     if not hosts:
         if hosts is not None:
             reader.problem(f"{GROUP}.hosts", "no hosts", fix)
-        return ()
+        return ParsedHosts(())
     parsed = []
     for name, host_vars in hosts.items():
         where = f"{GROUP}.hosts.{name}"
@@ -93,12 +101,67 @@ def parse_hosts(raw: RawInventory, out: Collector) -> tuple[Host, ...]:
         if "mail_hostname" in values:
             reader.domain(values["mail_hostname"], f"{where}.mail_hostname")
         _check_host_ports(reader, values, where)
+        if FLEET_ADDRESS_VAR in values and not is_ip(values[FLEET_ADDRESS_VAR]):
+            reader.problem(f"{where}.{FLEET_ADDRESS_VAR}", f"{shown(values[FLEET_ADDRESS_VAR])} is not an IP address",
+                           "write the address the other hosts of the fleet reach it at, e.g. 10.0.0.10")
         check_connection_vars(reader, values, where)
         if RELEASE_VAR in values and values[RELEASE_VAR] not in RELEASE_VALUES:
             reader.problem(f"{where}.{RELEASE_VAR}", f"{shown(values[RELEASE_VAR])} is not a supported release",
                            f"write one of {', '.join(RELEASE_VALUES)}")
         parsed.append(Host(str(name), dict(values)))
-    return tuple(parsed)
+    members = _parse_functions(reader, group, [h.name for h in parsed])
+    if not any(members.values()):
+        return ParsedHosts(tuple(parsed))
+    return ParsedHosts(tuple(Host(h.name, h.vars, tuple(f for f in FUNCTIONS if h.name in members[f]))
+                             for h in parsed), True)
+
+
+def _parse_functions(reader: Reader, group: Mapping[str, Any], names: list[str]) -> dict[str, list[str]]:
+    """The function groups, children of mailservers: function -> the host names it lists."""
+    members: dict[str, list[str]] = {f: [] for f in FUNCTIONS}
+    children = reader.mapping(group.get("children"), f"{GROUP}.children", "a mapping of function groups")
+    for child, body in (children or {}).items():
+        where = f"{GROUP}.children.{child}"
+        if child not in FUNCTIONS:
+            reader.problem(where, "unknown function group",
+                           f"the function groups are {', '.join(FUNCTIONS)} (docs/fleet.md)")
+            continue
+        values = reader.mapping(body, where, "a mapping with `hosts`")
+        reader.known_keys(values or {}, where, FUNCTION_GROUP_KEYS)
+        listed = reader.mapping((values or {}).get("hosts"), f"{where}.hosts", "a mapping of host names")
+        for host, host_vars in (listed or {}).items():
+            if str(host) not in names:
+                reader.problem(f"{where}.hosts.{host}", f"not a host of {GROUP}.hosts",
+                               f"add it under {GROUP}.hosts with its variables, or fix the name "
+                               f"({', '.join(names)})")
+            elif host_vars not in (None, {}):
+                reader.problem(f"{where}.hosts.{host}", "host variables in a function group",
+                               f"move them to {GROUP}.hosts.{host} and leave `{host}:` here empty")
+            else:
+                members[child].append(str(host))
+    return members
+
+
+def _misplaced_functions(reader: Reader, top: Mapping[str, Any]) -> None:
+    """A function group beside mailservers instead of under it: Ansible would still put its
+    hosts in the group, but mailprov would not see them as a fleet."""
+    every = top.get("all")
+    children = every.get("children") if isinstance(every, Mapping) else None
+    places = [("", top), ("all.children.", children if isinstance(children, Mapping) else {})]
+    for prefix, groups in places:
+        for name in FUNCTIONS:
+            if name in groups:
+                reader.problem(f"{prefix}{name}", "a function group outside the mail server group",
+                               f"move it under all.children.{GROUP}.children")
+
+
+def is_ip(value: object) -> bool:
+    """An IPv4 or IPv6 address literal (no name, no network)."""
+    try:
+        ipaddress.ip_address(str(value) if isinstance(value, str) else "")
+    except ValueError:
+        return False
+    return True
 
 
 def _check_host_ports(reader: Reader, values: Mapping[str, Any], where: str) -> None:

@@ -51,9 +51,24 @@ def _parse_domain(reader: Reader, entry: object, index: int) -> Domain | None:
                             lambda item, at: _parse_mailbox(reader, item, at, name, own_domains))
     aliases = _parse_list(reader, values.get("aliases"), f"{where}.aliases", "source",
                           lambda item, at: _parse_alias(reader, item, at, own_domains))
-    if mailboxes is None or aliases is None:
+    backend_ok, backend = _host_name(reader, values.get("backend"), f"{where}.backend")
+    previous_ok, previous = _host_name(reader, values.get("previous_backend"), f"{where}.previous_backend")
+    if mailboxes is None or aliases is None or not backend_ok or not previous_ok:
         return None
-    return Domain(name, tuple(cast(list[str], aliased)), tuple(catch_all), tuple(mailboxes), tuple(aliases))
+    return Domain(name, tuple(cast(list[str], aliased)), tuple(catch_all), tuple(mailboxes), tuple(aliases),
+                  backend, previous)
+
+
+def _host_name(reader: Reader, value: object, where: str) -> tuple[bool, str | None]:
+    """(valid, the host) named in an account entry, None when absent; fleet.check_backends
+    says which hosts may be named."""
+    if value is None:
+        return True, None
+    if not isinstance(value, str) or not value.strip() or value != value.strip():
+        reader.problem(where, f"expected a host name, found {kind(value)}",
+                       "write the name of a mailbox host as hosts.yml lists it")
+        return False, None
+    return True, value
 
 
 def _parse_list(

@@ -25,6 +25,7 @@ import yaml
 from provisioner.inventory import fastyaml, yamlpatch
 from provisioner.inventory.account_index import indexed
 from provisioner.inventory.consistency import check_accounts, check_release
+from provisioner.inventory.fleet import check_backends, check_hosts
 from provisioner.inventory.model import Inventory
 from provisioner.inventory.parse import ACCOUNTS_KEY, ENCRYPTED, GROUP, RawInventory, merged_group_vars, parse_hosts
 from provisioner.inventory.parse_accounts import parse_domains
@@ -131,9 +132,17 @@ def _check_group_vars_layout(root: Path) -> None:
 def build(raw: RawInventory) -> Inventory:
     """The validated model of a raw inventory, or InventoryInvalid listing every problem."""
     out = Collector()
-    hosts = parse_hosts(raw, out)
+    hosts, is_fleet = parse_hosts(raw, out)
     group_vars = merged_group_vars(raw, out)
     settings = parse_settings(raw, group_vars, hosts, out)
+    if is_fleet:
+        default = settings.mail_hostname if settings is not None else ""
+        check_hosts(raw.hosts_file, hosts, {h.name: str(h.vars.get("mail_hostname", default)) for h in hosts}, out)
+        if settings is not None and settings.tls.mode == "acme":
+            tls_file = group_vars.get("mail_tls", (raw.hosts_file, None))[0]
+            out.add(tls_file, "mail_tls.mode", "acme in a fleet: mailbox back ends are not reachable for the "
+                    "CA's challenge, and fronts check their certificates", "use selfsigned (each front trusts "
+                    "exactly the back ends' certificates) or files (docs/fleet.md)")
     backup_ok, backup = parse_backup(group_vars, out)
     if raw.group_files.get(str(raw.root / ACCOUNTS_FILE)) is ENCRYPTED:
         out.add(str(raw.root / ACCOUNTS_FILE), "(file)",
@@ -144,9 +153,10 @@ def build(raw: RawInventory) -> Inventory:
     if domains is not None:
         check_accounts(accounts_file, domains, out)
         check_release(accounts_file, hosts, domains, out)
+        check_backends(accounts_file, hosts, is_fleet, domains, out)
     if out.problems or settings is None or domains is None or not backup_ok:
         raise InventoryInvalid(out.problems)
-    return Inventory(raw.root, hosts, replace(settings, backup=backup), domains)
+    return Inventory(raw.root, hosts, replace(settings, backup=backup), domains, is_fleet)
 
 
 def load_inventory(root: Path) -> Inventory:

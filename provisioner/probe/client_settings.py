@@ -70,7 +70,8 @@ def client_settings(inventory: Inventory | None, address: str, network: Network 
 
     Ports are the standard ones, unless the first host publishes others
     (``mailprov_ports``, e.g. the sandbox): then clients must use those, at
-    the host's published address.
+    the host's published address. In a fleet the servers are its fronts: the
+    first proxy for IMAP and POP3, the first submission host for SMTP.
     """
     try:
         _, domain = split(address)
@@ -82,16 +83,13 @@ def client_settings(inventory: Inventory | None, address: str, network: Network 
             return from_provider(address, provider, f"provider table: {provider.name}")
         return _discovered(inventory, address, domain, network)
     login = login_for(inventory, address)
-    hostname = inventory.settings.mail_hostname
-    ports = dict(PUBLIC_PORTS)
-    if inventory.hosts:
-        host = inventory.hosts[0]
-        if "mailprov_ports" in host.vars:
-            ports = host_ports(host)
-            hostname = probe_address(host)
+    fronts = {"imap": _front(inventory, "proxy"), "pop3": _front(inventory, "proxy"),
+              "smtp": _front(inventory, "submission")}
+    ports = fronts["imap"][1]
 
     def server(protocol: str, service: str, security: str) -> Server:
-        return Server(protocol, hostname, ports[service], security, login.username)
+        hostname, published = fronts[protocol]
+        return Server(protocol, hostname, published[service], security, login.username)
 
     return ClientSettings(
         address=login.address,
@@ -105,13 +103,29 @@ def client_settings(inventory: Inventory | None, address: str, network: Network 
     )
 
 
+def _front(inventory: Inventory, function: str) -> tuple[str, dict[str, int]]:
+    """The name and ports clients use for a service: the first host, with the group's
+    mail_hostname; in a fleet the first host of `function` (the proxy for IMAP and POP3, the
+    submission host for SMTP), by its own name. Published elsewhere (`mailprov_ports`, the
+    sandbox): that host's published address and ports."""
+    hosts = inventory.with_function(function) if inventory.is_fleet else inventory.hosts
+    hostname, ports = inventory.settings.mail_hostname, dict(PUBLIC_PORTS)
+    if hosts and inventory.is_fleet:
+        hostname = inventory.hostname_for(hosts[0])
+    if hosts and "mailprov_ports" in hosts[0].vars:
+        hostname, ports = probe_address(hosts[0]), host_ports(hosts[0])
+    return hostname, ports
+
+
 def _webmail_note(inventory: Inventory, https_port: int) -> tuple[str, ...]:
     """Where the webmail is (mail_webmail), with the same address and password."""
     webmail = inventory.settings.webmail
     if not webmail.enabled:
         return ()
     port = "" if https_port == PUBLIC_PORTS["https"] else f":{https_port}"
-    return (f"Webmail: https://{webmail.host or inventory.settings.mail_hostname}{port}/ "
+    proxies = inventory.with_function("proxy") if inventory.is_fleet else ()
+    default = inventory.hostname_for(proxies[0]) if proxies else inventory.settings.mail_hostname
+    return (f"Webmail: https://{webmail.host or default}{port}/ "
             "(log in with the same address and password)",)
 
 

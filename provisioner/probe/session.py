@@ -19,6 +19,9 @@ from provisioner.inventory.probe_account import Credentials
 from provisioner.probe.tlsinfo import TlsInfo, client_context, inspect
 
 TIMEOUT = 10.0
+# What a host serves to the outside, by the rows `check` gives it: port 25 (smtp; srs where
+# the host is an mx), submission (587/465), imap (IMAP, POP3, ManageSieve), web (443).
+SERVICES: frozenset[str] = frozenset({"smtp", "srs", "submission", "imap", "web"})
 BOGUS_USER, BOGUS_PASSWORD = "nobody@mailprov.invalid", "not-a-password"
 C = TypeVar("C")
 
@@ -43,6 +46,10 @@ class Target:
     # False (`check --no-login`): the login checks are skipped on purpose.
     login: bool = True
     timeout: float = TIMEOUT  # each connection and each reply
+    services: frozenset[str] = SERVICES  # a complete server serves all; a fleet's host some
+    # A fleet's targets share one dict of the messages sent in the run (token -> when): a proxy
+    # reads back what a submission host sent. None: each run_checks keeps its own.
+    sent: dict[str, float] | None = field(default=None, repr=False)
     # Service -> SHA-256 of the certificate its TLS probe accepted in this run.
     seen: dict[str, str] = field(default_factory=dict, repr=False)
     context: ssl.SSLContext = field(init=False, repr=False)

@@ -63,6 +63,10 @@ def variables(inventory: Mapping[str, Any], major: int = 13) -> dict[str, Any]:
         inventory_dir="/inventory",
         playbook_dir=str(ROOT / "playbooks"),
     )
+    # One complete server (no function groups), unless the caller's variables say otherwise.
+    found.setdefault("inventory_hostname", "mail.example.org")
+    found.setdefault("groups", {"all": [found["inventory_hostname"]], "mailservers": [found["inventory_hostname"]]})
+    found.setdefault("group_names", ["mailservers"])
     return found
 
 

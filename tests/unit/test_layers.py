@@ -28,7 +28,7 @@ FLOORS: list[tuple[str, ...]] = [
     ("dns", "probe", "deployed"),
     ("sandbox",),
     ("rehearse",),
-    ("backup",),
+    ("backup", "fleet"),
     ("cli",),
 ]
 FLOOR_OF = {part: level for level, parts in enumerate(FLOORS) for part in parts}
