@@ -29,6 +29,8 @@ from fleet_support import (
     deliveries,
     file_count,
     message,
+    ok_in,
+    run_in,
     subjects,
     tls,
     wait_until,
@@ -86,6 +88,15 @@ def _imap_count(fleet: Fleet) -> int:
     return len(found.split())
 
 
+def _where_alice_is(fleet: Fleet) -> str:
+    """For a failure: where the proxy last sent alice, and what each back end's Dovecot finds."""
+    proxied = [line for line in ok_in(fleet.name(FRONT), "journalctl --no-pager -q -o cat").splitlines()
+               if "proxy(" + ALICE in line][-2:]
+    found = {host: run_in(fleet.name(host), f"doveadm search -u {ALICE} subject {TAG} | wc -l").stdout.strip()
+             for host in (STORE1, STORE2)}
+    return f"proxy: {proxied}; doveadm search by back end: {found}"
+
+
 def test_a_domain_moved_while_mail_flows_loses_nothing(fleet: Fleet, monkeypatch: pytest.MonkeyPatch) -> None:
     assert fleet.rehearsal.kept is not None
     copy = fleet.rehearsal.kept / "inventory"
@@ -120,7 +131,8 @@ def test_a_domain_moved_while_mail_flows_loses_nothing(fleet: Fleet, monkeypatch
                       lambda: subjects(fleet.name(STORE2), TAG) >= accepted, 180)
     on_store2 = subjects(fleet.name(STORE2), TAG)
     assert file_count(fleet.name(STORE2), TAG) == len(on_store2)  # the two dsync passes copied nothing twice
-    assert _imap_count(fleet) == len(on_store2)  # read through the proxy, from the new back end
+    seen = _imap_count(fleet)
+    assert seen == len(on_store2), _where_alice_is(fleet)  # read through the proxy, from the new back end
     assert _uidvalidity(fleet) == before  # mail clients keep their caches
     logged = deliveries(fleet.name(FRONT))
     assert logged["bounced"] == 0, logged
