@@ -22,7 +22,7 @@ KEEP = "MAILPROV_FLEET_KEEP"  # set: the stand-ins stay after the proofs, to loo
 
 
 # Routing first (quick, and it fails first when the fleet is wrong), then the outages, then the move.
-ORDER = ("test_fleet_routing.py", "test_fleet_outages.py", "test_fleet_move.py")
+ORDER = ("test_proof_routing.py", "test_proof_outages.py", "test_proof_move.py")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
