@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 from fleet_support import (
+    CLIENT,
     FRONT,
     STORE1,
     STORE2,
@@ -64,7 +65,7 @@ class Sender(threading.Thread):
         while not self.stop.is_set():
             subject = f"{TAG}-{n:04d}"
             try:
-                with smtplib.SMTP("127.0.0.1", self.port, timeout=30) as smtp:
+                with smtplib.SMTP("127.0.0.1", self.port, timeout=30, local_hostname=CLIENT) as smtp:
                     smtp.send_message(message(ALICE, subject))
                 self.accepted.append(subject)
                 n += 1
@@ -127,8 +128,15 @@ def test_a_domain_moved_while_mail_flows_loses_nothing(fleet: Fleet, monkeypatch
     domain = next(d for d in load_inventory(copy).domains if d.name == "example.org")
     assert (domain.backend, domain.previous_backend) == (STORE2, None)
 
-    took = wait_until(f"all {len(accepted)} accepted messages on store2",
-                      lambda: subjects(fleet.name(STORE2), TAG) >= accepted, 180)
+    try:
+        took = wait_until(f"all {len(accepted)} accepted messages on store2",
+                          lambda: subjects(fleet.name(STORE2), TAG) >= accepted, 120)
+    except AssertionError as late:
+        missing = accepted - subjects(fleet.name(STORE2), TAG)
+        left = missing & subjects(fleet.name(STORE1), TAG)
+        raise AssertionError(f"{late}: {len(missing)} of {len(accepted)} missing on store2 "
+                             f"({len(left)} of them only on store1, the old back end): {sorted(missing)}; "
+                             f"front1's deliveries: {deliveries(fleet.name(FRONT))}") from None
     on_store2 = subjects(fleet.name(STORE2), TAG)
     assert file_count(fleet.name(STORE2), TAG) == len(on_store2)  # the two dsync passes copied nothing twice
     seen = _imap_count(fleet)

@@ -16,6 +16,7 @@ import uuid
 import pytest
 from fleet_support import (
     BACKUP_MX,
+    CLIENT,
     FRONT,
     SENDER,
     STORE1,
@@ -93,7 +94,7 @@ def test_wrong_password_through_the_proxy_is_refused(delivered: Fleet) -> None:
 
 
 def test_submission_from_one_domain_reaches_the_other_domains_backend(delivered: Fleet) -> None:
-    with smtplib.SMTP("127.0.0.1", delivered.port(FRONT, "submission"), timeout=60) as smtp:
+    with smtplib.SMTP("127.0.0.1", delivered.port(FRONT, "submission"), timeout=60, local_hostname=CLIENT) as smtp:
         smtp.starttls(context=tls())
         smtp.login(ALICE, USERS[ALICE])
         refused = smtp.send_message(message(BOB, f"{TAG}-003", sender=ALICE))
@@ -121,8 +122,7 @@ def test_backends_published_imap_port_is_closed_to_clients(fleet: Fleet) -> None
 
 @pytest.mark.parametrize("host", [FRONT, BACKUP_MX])
 def test_mx_hosts_relay_nothing_for_the_gateway_and_refuse_unknown_recipients(fleet: Fleet, host: str) -> None:
-    with smtplib.SMTP("127.0.0.1", fleet.port(host, "smtp"), timeout=60) as smtp:
-        smtp.ehlo("client.example.com")
+    with smtplib.SMTP("127.0.0.1", fleet.port(host, "smtp"), timeout=60, local_hostname=CLIENT) as smtp:
         smtp.mail(SENDER)
         relay, _ = smtp.rcpt("someone@example.com")
         unknown, _ = smtp.rcpt("nobody-here@example.org")
