@@ -151,6 +151,7 @@ def send_many(port: int, mails: Iterable[tuple[str, str]], per_session: int = 50
     while pending:
         batch, pending = pending[:per_session], pending[per_session:]
         with smtplib.SMTP("127.0.0.1", port, timeout=60, local_hostname=CLIENT) as smtp:
+            smtp.ehlo()  # mail() does not greet by itself
             for to, subject in batch:
                 smtp.mail(SENDER)
                 code, _ = smtp.rcpt(to)

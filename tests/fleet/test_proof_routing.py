@@ -123,6 +123,7 @@ def test_backends_published_imap_port_is_closed_to_clients(fleet: Fleet) -> None
 @pytest.mark.parametrize("host", [FRONT, BACKUP_MX])
 def test_mx_hosts_relay_nothing_for_the_gateway_and_refuse_unknown_recipients(fleet: Fleet, host: str) -> None:
     with smtplib.SMTP("127.0.0.1", fleet.port(host, "smtp"), timeout=60, local_hostname=CLIENT) as smtp:
+        smtp.ehlo()
         smtp.mail(SENDER)
         relay, _ = smtp.rcpt("someone@example.com")
         unknown, _ = smtp.rcpt("nobody-here@example.org")
