@@ -16,7 +16,8 @@ test: venv lint unit images containers
 # e2e sandbox 26xxx; never the demo's 14xxx, which may stay up) and mostly wait on apt and on
 # services, so they run side by side: about 10 minutes less than one after another on 2 cores.
 # e2e and fleet both run `mailprov rehearse` (its container names, network and 16xxx ports), so
-# they share one slot, one after the other; together they still end before molecule-default.
+# they share one slot, one after the other (fleet alone: 9-11 min on 2 cores with other work
+# running; e2e about 16 min, molecule-default, the longest slot, about 28).
 # Output is kept per suite.
 containers: venv images
 	$(MAKE) -j3 --output-sync=target molecule-default molecule-os_upgrade e2e-fleet

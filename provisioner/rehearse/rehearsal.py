@@ -17,6 +17,7 @@ import signal
 import tempfile
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import FrameType
@@ -138,12 +139,16 @@ def start_containers(stands: Sequence[Stand], workdir: Path, step: Step) -> None
 
 def remove_all(stands: Sequence[Stand], workdir: Path) -> list[str]:
     """Remove the containers, their network and the private folder; returns what could not be removed."""
-    problems = []
-    for stand in stands:
+    def remove(stand: Stand) -> str | None:
         try:
             container.remove(stand.name)
         except container.ContainerError as err:
-            problems.append(f"{stand.name}: {err}")
+            return f"{stand.name}: {err}"
+        return None
+
+    # Side by side: each waits up to podman's stop timeout for systemd to shut down.
+    with ThreadPoolExecutor(max_workers=max(1, len(stands))) as pool:
+        problems = [p for p in pool.map(remove, stands) if p is not None]
     if any(s.address for s in stands):
         try:
             container.remove_network(NETWORK.name)

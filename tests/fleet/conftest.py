@@ -6,6 +6,7 @@ They start containers, so they run only when asked for (`pytest -m fleet`, `make
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 
@@ -17,10 +18,11 @@ from provisioner.rehearse import rehearsal as rehearse
 from provisioner.sandbox import container
 
 HERE = __file__.rsplit("/", 1)[0]
+KEEP = "MAILPROV_FLEET_KEEP"  # set: the stand-ins stay after the proofs, to look at by hand
 
 
 # Routing first (quick, and it fails first when the fleet is wrong), then the outages, then the move.
-ORDER = ("test_fleet_routing.py", "test_fleet_outages.py", "test_fleet_move.py")
+ORDER = ("test_proof_routing.py", "test_proof_outages.py", "test_proof_move.py")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -61,5 +63,9 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
         assert all(o.deploy_ok for o in result.outcomes), "\n".join(failures) or "a host was not reached"
         yield Fleet(result, {o.stand.host: o.stand for o in result.outcomes}, seconds)
     finally:
-        problems = rehearse.remove_all([o.stand for o in result.outcomes], result.kept or inv.parent / "absent")
-        assert problems == [], problems
+        if os.environ.get(KEEP):
+            print(f"fleet rehearsal: kept for a look ({KEEP}); remove: podman rm -f "
+                  f"{' '.join(o.stand.name for o in result.outcomes)} && podman network rm {fleet_network.NETWORK}")
+        else:
+            problems = rehearse.remove_all([o.stand for o in result.outcomes], result.kept or inv.parent / "absent")
+            assert problems == [], problems
