@@ -103,8 +103,9 @@ def run(inventory_dir: Path, move: Move, step: Step, on_event: EventSink | None 
             ("move_domain.yml", f"dsync {move.source} -> {move.target}: exact copy",
              {"limit": both, "extra_vars": passes["first"]}),
             ("site.yml", f"the fleet deployed: {move.domain} delivered to {move.target} from now on", {}),
+            # Not limited: the mx fronts first finish their deliveries for the domain.
             ("move_domain.yml", f"dsync {move.source} <-> {move.target}: what arrived meanwhile",
-             {"limit": both, "extra_vars": passes["final"]}),
+             {"extra_vars": passes["final"]}),
         ]
         for playbook, label, options in runs:
             result = ansible(playbook, label, **options)
