@@ -51,7 +51,7 @@ def stand_for(inventory_dir: Path, host: str) -> RestoreStand:
     ports = {k: v - REHEARSE_PORT_BASE + base for k, v in ports_for(0).items()}
     release = release_for(entry, group_release(inventory_dir))
     name = os.environ.get(NAME_ENV) or DEFAULT_NAME
-    return RestoreStand(0, host, release, inventory.hostname_for(entry), ports, name)
+    return RestoreStand(0, host, release, inventory.hostname_for(entry), ports, container=name)
 
 
 def restore_to_sandbox(

@@ -211,3 +211,12 @@ def test_podman_run_joins_the_network_at_the_static_address(monkeypatch: pytest.
     container.create_network(rehearse.NETWORK)
     assert argv[-1] == ("network", "create", "--subnet", "10.89.77.0/24", "--label", "mailprov.rehearse=1",
                         "mailprov-rehearse-net")
+
+
+def test_a_restore_sandbox_is_no_fleet_host() -> None:
+    """The restore's stand-in names its container by keyword: positionally it became the fleet
+    address (a field added to Stand), and the restore's inventory copy failed validation."""
+    from provisioner.backup.sandbox_restore import RestoreStand
+
+    stand = RestoreStand(0, "mail.example.org", "trixie", "mail.example.org", {}, container="box-restore")
+    assert (stand.name, stand.address) == ("box-restore", None)
