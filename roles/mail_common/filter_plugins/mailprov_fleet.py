@@ -48,7 +48,6 @@ def fleet_plan(
         return {
             "fleet": False,
             "functions": list(COMPLETE),
-            "address": "",
             "fronts": [],
             "proxies": [],
             "peers": [],
@@ -57,7 +56,6 @@ def fleet_plan(
             "trust": [],
             "routes": {name: {"local": True} for name in names},
             "local_domains": names,
-            "remote_backends": [],
         }
     own = [f for f in functions if host in _members(groups, f)]
     mailbox_hosts = _members(groups, "mailbox")
@@ -84,7 +82,6 @@ def fleet_plan(
     return {
         "fleet": True,
         "functions": own,
-        "address": _address(hostvars, host),
         "fronts": [_address(hostvars, h) for h in fronts if h != host],
         "proxies": [_address(hostvars, h) for h in _members(groups, "proxy") if h != host],
         "peers": [_address(hostvars, h) for h in every if h != host],
@@ -93,7 +90,6 @@ def fleet_plan(
         "trust": [{"host": h, "name": _name(hostvars, h)} for h in sorted(set(trusted))],
         "routes": routes,
         "local_domains": local_domains,
-        "remote_backends": remote,
     }
 
 
